@@ -170,6 +170,21 @@ static void test_dir(const char *plugins) {
     }
     cvl_registry_free(r);
 
+    /* A plugin from a newer minor version, with grown structs. */
+    n_warnings = 0;
+    r = cvl_registry_new(capture, NULL);
+    snprintf(src, sizeof src, "%s/good_newer_minor.so", plugins);
+    CHECK(cvl_registry_load_file(r, src) && n_warnings == 0, "a plugin built for ABI 1.7 loads in a 1.0 host");
+    const cvl_component *newer = cvl_registry_find(r, CVL_KIND_ENCODER, "from_newer_minor");
+    if (newer) {
+        cvl_err e;
+        CHECK(build(newer, "{\"b\": 0.25}", &e) == CVL_OK, "its constructor runs");
+        CHECK_STR_CONTAINS(logbuf, "a=7 b=0.25", "its grown parameter array is read with its own stride");
+    } else {
+        CHECK(0, "from_newer_minor registered");
+    }
+    cvl_registry_free(r);
+
     /* Each bad plugin alone, through load_file. */
     static const char *const bad[] = {"bad_no_entry", "bad_abi_major", "bad_no_name", "bad_no_ctor",
                                       "bad_param_type", "bad_default", "bad_entry_fails", "bad_half"};

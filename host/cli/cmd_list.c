@@ -43,7 +43,20 @@ static void component_text(const cvl_component *c, FILE *out) {
     }
 }
 
-int cvl_cmd_list(cvl_registry *reg, const char *kind_filter, bool as_json) {
+int cvl_cmd_list(cvl_cli *cli, int argc, char **argv) {
+    const char *kind_filter = NULL;
+    bool as_json = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            as_json = true;
+        } else if (argv[i][0] != '-' && kind_filter == NULL) {
+            kind_filter = argv[i];
+        } else {
+            fprintf(stderr, "cvl-host: --list: unexpected argument '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    cvl_registry *reg = cvl_cli_registry(cli);
     cvl_kind kind = 0;
     if (kind_filter != NULL) {
         kind = cvl_kind_from_name(kind_filter);

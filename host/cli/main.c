@@ -9,13 +9,24 @@
 #define CVL_VERSION_STRING "0.0.0"
 #endif
 
+typedef struct command {
+    const char *name;
+    cvl_cmd_fn fn;
+    const char *usage;
+} command;
+
+/* One line per command; keep the table sorted by name. */
+static const command commands[] = {
+    {"--list", cvl_cmd_list,
+     "--list [KIND] [--json]   installed components (KIND: encoder, aggregator, head,\n"
+     "                           loss, optimizer) with their parameters"},
+};
+
 static void usage(FILE *out) {
+    fprintf(out, "usage: cvl-host [--plugin-dir DIR]... COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %s\n", commands[i].usage);
     fprintf(out,
-            "usage: cvl-host [--plugin-dir DIR]... COMMAND\n"
-            "\n"
-            "commands:\n"
-            "  --list [KIND] [--json]   installed components (KIND: encoder, aggregator,\n"
-            "                           head, loss, optimizer), with their parameters\n"
             "  --version                versions of cvl-host and of the plugin ABI\n"
             "  --help                   this text\n"
             "\n"
@@ -27,53 +38,74 @@ static void usage(FILE *out) {
             "  CVL_PLUGIN_PATH          colon-separated plugin dirs, searched after --plugin-dir\n");
 }
 
+cvl_registry *cvl_cli_registry(cvl_cli *cli) {
+    if (cli->registry == NULL) {
+        cli->registry = cvl_registry_new(NULL, NULL);
+        if (cli->registry == NULL) {
+            fprintf(stderr, "cvl-host: out of memory\n");
+            exit(1);
+        }
+        cvl_registry_load_default(cli->registry, cli->plugin_dirs, cli->n_plugin_dirs);
+    }
+    return cli->registry;
+}
+
 int main(int argc, char **argv) {
-    const char *dirs[64];
-    size_t n_dirs = 0;
-    const char *command = NULL, *kind = NULL;
-    bool as_json = false;
+    cvl_cli cli = {0};
+    /* --plugin-dir may appear anywhere; collect it and pass the rest on. */
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    if (rest == NULL) return 1;
+    int n_rest = 0;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--plugin-dir") == 0) {
+        const char *dir = NULL;
+        if (strcmp(argv[i], "--plugin-dir") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "cvl-host: --plugin-dir needs a directory\n");
+                free(rest);
                 return 2;
             }
-            if (n_dirs == sizeof dirs / sizeof dirs[0]) {
-                fprintf(stderr, "cvl-host: at most 64 --plugin-dir options\n");
-                return 2;
-            }
-            dirs[n_dirs++] = argv[++i];
-        } else if (strncmp(a, "--plugin-dir=", 13) == 0 && n_dirs < 64) {
-            dirs[n_dirs++] = a + 13;
-        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--version") == 0) {
-            printf("cvl-host %s (plugin ABI %d.%d)\n", CVL_VERSION_STRING, CVL_ABI_VERSION_MAJOR,
-                   CVL_ABI_VERSION_MINOR);
-            return 0;
-        } else if (strcmp(a, "--list") == 0) {
-            command = "list";
-            if (i + 1 < argc && argv[i + 1][0] != '-') kind = argv[++i];
-        } else if (strcmp(a, "--json") == 0) {
-            as_json = true;
+            dir = argv[++i];
+        } else if (strncmp(argv[i], "--plugin-dir=", 13) == 0) {
+            dir = argv[i] + 13;
         } else {
-            fprintf(stderr, "cvl-host: unknown argument '%s' (see cvl-host --help)\n", a);
+            rest[n_rest++] = argv[i];
+            continue;
+        }
+        if (cli.n_plugin_dirs == sizeof cli.plugin_dirs / sizeof cli.plugin_dirs[0]) {
+            fprintf(stderr, "cvl-host: at most 64 --plugin-dir options\n");
+            free(rest);
             return 2;
         }
+        cli.plugin_dirs[cli.n_plugin_dirs++] = dir;
     }
-    if (command == NULL) {
+    int rc = 2;
+    if (n_rest == 0) {
         usage(stderr);
-        return 2;
+    } else if (strcmp(rest[0], "--help") == 0 || strcmp(rest[0], "-h") == 0 ||
+               strcmp(rest[0], "help") == 0) {
+        usage(stdout);
+        rc = 0;
+    } else if (strcmp(rest[0], "--version") == 0) {
+        printf("cvl-host %s (plugin ABI %d.%d)\n", CVL_VERSION_STRING, CVL_ABI_VERSION_MAJOR,
+               CVL_ABI_VERSION_MINOR);
+        rc = 0;
+    } else {
+        const command *cmd = NULL;
+        const char *names[32];
+        size_t n = sizeof commands / sizeof commands[0];
+        for (size_t i = 0; i < n; i++) {
+            names[i] = commands[i].name;
+            if (strcmp(commands[i].name, rest[0]) == 0) cmd = &commands[i];
+        }
+        if (cmd != NULL) {
+            rc = cmd->fn(&cli, n_rest, rest);
+        } else {
+            const char *near = cvl_closest(rest[0], names, n);
+            fprintf(stderr, "cvl-host: unknown command '%s'%s%s%s (see cvl-host --help)\n",
+                    rest[0], near ? ", did you mean '" : "", near ? near : "", near ? "'?" : "");
+        }
     }
-    cvl_registry *reg = cvl_registry_new(NULL, NULL);
-    if (reg == NULL) {
-        fprintf(stderr, "cvl-host: out of memory\n");
-        return 1;
-    }
-    cvl_registry_load_default(reg, dirs, n_dirs);
-    int rc = cvl_cmd_list(reg, kind, as_json);
-    cvl_registry_free(reg);
+    cvl_registry_free(cli.registry);
+    free(rest);
     return rc;
 }
