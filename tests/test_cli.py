@@ -64,7 +64,8 @@ try:
     check(typed["version"] == "1.2.3" and typed["kind"] == "encoder", "version and kind of 'typed'", typed)
     got = [(p["name"], p["type"], p["default"], p["required"]) for p in typed["params"]]
     want = [("depth", "int", 18, False), ("scale", "float", 0.5, False), ("flag", "bool", True, False),
-            ("mode", "string", "avg", False), ("widths", "int list", [64, 128], False), ("neg", "int", None, True)]
+            ("mode", "string", "avg", False), ("widths", "int list", [64, 128], False), ("neg", "int", None, True),
+            ("weights", "float list", [0.5, 2.0], False)]
     check(got == want, "typed parameters with typed JSON defaults", got)
     kinds = [c["kind"] for c in mine]
     order = ["encoder", "aggregator", "head", "loss", "optimizer"]

@@ -123,16 +123,16 @@ static void test_dir(const char *plugins) {
     if (typed) {
         cvl_err e;
         CHECK(build(typed, "{\"neg\": -5}", &e) == CVL_OK, "defaults fill unset parameters");
-        CHECK_STR_CONTAINS(logbuf, "depth=18 scale=0.5 flag=1 mode=avg widths=[64,128] neg=-5",
+        CHECK_STR_CONTAINS(logbuf, "depth=18 scale=0.5 flag=1 mode=avg widths=[64,128] neg=-5 weights=[0.5,2]",
                            "the constructor received every default");
         CHECK(build(typed,
                     "{\"depth\": 3, \"scale\": 1.25e-300, \"flag\": false, \"mode\": \"max\","
-                    " \"widths\": [], \"neg\": -9223372036854775807}",
+                    " \"widths\": [], \"neg\": -9223372036854775807, \"weights\": [1, -2.5, 1e-3]}",
                     &e) == CVL_OK,
               "every parameter set");
         CHECK_STR_CONTAINS(logbuf,
                            "depth=3 scale=1.25e-300 flag=0 mode=max widths=[] "
-                           "neg=-9223372036854775807",
+                           "neg=-9223372036854775807 weights=[1,-2.5,0.001]",
                            "every type crosses libffi intact");
         CHECK(build(typed, "{\"depth\": \"7\", \"flag\": \"false\", \"widths\": \"[4, 5]\", \"neg\": \"1\"}", &e) ==
                   CVL_OK,
@@ -154,6 +154,10 @@ static void test_dir(const char *plugins) {
         CHECK_STR_CONTAINS(e.msg, "parameter 'mode': expected string, got an integer", "message");
         CHECK(build(typed, "{\"neg\": 1, \"widths\": [1, \"x\"]}", &e) == CVL_ERR_INVALID, "bad list fails");
         CHECK_STR_CONTAINS(e.msg, "parameter 'widths': expected int list, element 1 is a string", "message");
+        CHECK(build(typed, "{\"neg\": 1, \"weights\": [1, true]}", &e) == CVL_ERR_INVALID, "bad float list fails");
+        CHECK_STR_CONTAINS(e.msg, "parameter 'weights': expected float list, element 1 is a bool", "message");
+        CHECK(build(typed, "{\"neg\": 1, \"weights\": \"0.25, 4\"}", &e) == CVL_OK && strstr(logbuf, "weights=[0.25,4]"),
+              "a float list from text");
         CHECK(build(typed, "{\"neg\": 1, \"scale\": \"1e999\"}", &e) == CVL_ERR_INVALID, "overflowing float fails");
         CHECK_STR_CONTAINS(e.msg, "parameter 'scale': '1e999' is not a finite number", "message");
         CHECK(build(typed, "{\"neg\": 1, \"dept\": 4}", &e) == CVL_ERR_INVALID, "an unknown parameter fails");

@@ -98,8 +98,9 @@ cvl_status cvl_component_build(const cvl_component *c, const json_t *params, cvl
     arg_slot *slots = calloc(n + 2, sizeof *slots);
     void **argv = calloc(n + 2, sizeof *argv);
     cvl_int_list *lists = calloc(n + 1, sizeof *lists);
+    cvl_float_list *flists = calloc(n + 1, sizeof *flists);
     cvl_status st = CVL_OK;
-    if (!vals || !slots || !argv || !lists) {
+    if (!vals || !slots || !argv || !lists || !flists) {
         st = cvl_err_set(e, CVL_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -129,6 +130,11 @@ cvl_status cvl_component_build(const cvl_component *c, const json_t *params, cvl
             lists[i].len = vals[i].u.list.len;
             slots[i + 2].p = &lists[i];
             break;
+        case CVL_PARAM_FLOAT_LIST:
+            flists[i].data = vals[i].u.flist.data;
+            flists[i].len = vals[i].u.flist.len;
+            slots[i + 2].p = &flists[i];
+            break;
         }
         argv[i + 2] = &slots[i + 2];
     }
@@ -150,5 +156,6 @@ out:
     free(slots);
     free(argv);
     free(lists);
+    free(flists);
     return st;
 }

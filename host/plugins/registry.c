@@ -123,7 +123,8 @@ static ffi_type *ffi_type_for(cvl_param_type t) {
     case CVL_PARAM_FLOAT: return &ffi_type_double;
     case CVL_PARAM_BOOL: return &ffi_type_uint8; /* C bool: one byte, 0 or 1 */
     case CVL_PARAM_STRING:
-    case CVL_PARAM_INT_LIST: return &ffi_type_pointer;
+    case CVL_PARAM_INT_LIST:
+    case CVL_PARAM_FLOAT_LIST: return &ffi_type_pointer;
     default: return NULL;
     }
 }

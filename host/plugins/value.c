@@ -17,6 +17,7 @@ const char *cvl_param_type_name(cvl_param_type type) {
     case CVL_PARAM_BOOL: return "bool";
     case CVL_PARAM_STRING: return "string";
     case CVL_PARAM_INT_LIST: return "int list";
+    case CVL_PARAM_FLOAT_LIST: return "float list";
     default: return NULL;
     }
 }
@@ -34,34 +35,53 @@ static bool parse_int(const char *s, int64_t *out) {
     return true;
 }
 
-static cvl_status parse_list(cvl_value *out, const char *text, cvl_err *e) {
+/* One element of a list: an integer or a finite number. */
+static bool parse_elem(const char *p, bool is_float, char **end, int64_t *i, double *f) {
+    errno = 0;
+    if (is_float) {
+        *f = strtod(p, end);
+        return *end != p && errno != ERANGE && isfinite(*f);
+    }
+    long long v = strtoll(p, end, 10);
+    *i = (int64_t)v;
+    return *end != p && errno == 0;
+}
+
+/* "[1, 2, 3]" or "1,2,3" (and "[]"); the elements are integers for
+ * CVL_PARAM_INT_LIST and finite numbers for CVL_PARAM_FLOAT_LIST. */
+static cvl_status parse_list(cvl_value *out, cvl_param_type type, const char *text, cvl_err *e) {
+    bool is_float = type == CVL_PARAM_FLOAT_LIST;
+    const char *what = is_float ? "a list of numbers" : "a list of integers";
+    size_t elem = is_float ? sizeof(double) : sizeof(int64_t);
     const char *p = text;
     while (isspace((unsigned char)*p)) p++;
     bool bracket = *p == '[';
     if (bracket) p++;
     size_t cap = 8, len = 0;
-    int64_t *data = malloc(cap * sizeof *data);
+    char *data = malloc(cap * elem);
     if (data == NULL) return cvl_err_set(e, CVL_ERR_NOMEM, "out of memory");
+    const char *why = NULL;
     for (;;) {
         while (isspace((unsigned char)*p)) p++;
         if (*p == '\0' || (bracket && *p == ']')) break;
-        errno = 0;
         char *end;
-        long long v = strtoll(p, &end, 10);
-        if (end == p || errno != 0) {
-            free(data);
-            return cvl_err_set(e, CVL_ERR_INVALID, "'%s' is not a list of integers", text);
+        int64_t iv = 0;
+        double fv = 0;
+        if (!parse_elem(p, is_float, &end, &iv, &fv)) {
+            why = "is not";
+            break;
         }
         if (len == cap) {
             cap *= 2;
-            int64_t *grown = realloc(data, cap * sizeof *data);
+            char *grown = realloc(data, cap * elem);
             if (grown == NULL) {
                 free(data);
                 return cvl_err_set(e, CVL_ERR_NOMEM, "out of memory");
             }
             data = grown;
         }
-        data[len++] = (int64_t)v;
+        memcpy(data + len * elem, is_float ? (const void *)&fv : (const void *)&iv, elem);
+        len++;
         p = end;
         while (isspace((unsigned char)*p)) p++;
         if (*p == ',') {
@@ -69,25 +89,31 @@ static cvl_status parse_list(cvl_value *out, const char *text, cvl_err *e) {
             continue;
         }
         if (*p != '\0' && !(bracket && *p == ']')) {
-            free(data);
-            return cvl_err_set(e, CVL_ERR_INVALID, "'%s' is not a list of integers", text);
+            why = "is not";
+            break;
         }
     }
-    if (bracket) {
+    if (why == NULL && bracket) {
         if (*p != ']') {
-            free(data);
-            return cvl_err_set(e, CVL_ERR_INVALID, "'%s' is missing its closing ']'", text);
-        }
-        p++;
-        while (isspace((unsigned char)*p)) p++;
-        if (*p != '\0') {
-            free(data);
-            return cvl_err_set(e, CVL_ERR_INVALID, "'%s' has text after ']'", text);
+            why = "is missing its closing ']', so is not";
+        } else {
+            p++;
+            while (isspace((unsigned char)*p)) p++;
+            if (*p != '\0') why = "has text after ']', so is not";
         }
     }
-    out->type = CVL_PARAM_INT_LIST;
-    out->u.list.data = data;
-    out->u.list.len = len;
+    if (why != NULL) {
+        free(data);
+        return cvl_err_set(e, CVL_ERR_INVALID, "'%s' %s %s", text, why, what);
+    }
+    out->type = type;
+    if (is_float) {
+        out->u.flist.data = (double *)(void *)data;
+        out->u.flist.len = len;
+    } else {
+        out->u.list.data = (int64_t *)(void *)data;
+        out->u.list.len = len;
+    }
     return CVL_OK;
 }
 
@@ -124,7 +150,8 @@ cvl_status cvl_value_parse(cvl_value *out, cvl_param_type type, const char *text
         out->u.s = cvl_strdup(text);
         return out->u.s ? CVL_OK : cvl_err_set(e, CVL_ERR_NOMEM, "out of memory");
     case CVL_PARAM_INT_LIST:
-        return parse_list(out, text, e);
+    case CVL_PARAM_FLOAT_LIST:
+        return parse_list(out, type, text, e);
     default:
         return cvl_err_set(e, CVL_ERR_INVALID, "unknown parameter type %d", (int)type);
     }
@@ -189,6 +216,23 @@ cvl_status cvl_value_from_json(cvl_value *out, cvl_param_type type, const json_t
         }
         return CVL_OK;
     }
+    case CVL_PARAM_FLOAT_LIST: {
+        if (!json_is_array(j)) return type_mismatch(j, type, e);
+        size_t n = json_array_size(j);
+        out->u.flist.data = malloc((n ? n : 1) * sizeof(double));
+        if (out->u.flist.data == NULL) return cvl_err_set(e, CVL_ERR_NOMEM, "out of memory");
+        out->u.flist.len = n;
+        for (size_t i = 0; i < n; i++) {
+            const json_t *x = json_array_get(j, i);
+            if (!json_is_number(x)) {
+                cvl_value_free(out);
+                return cvl_err_set(e, CVL_ERR_INVALID, "expected float list, element %zu is %s", i,
+                                   json_type_name(x));
+            }
+            out->u.flist.data[i] = json_number_value(x);
+        }
+        return CVL_OK;
+    }
     default:
         return cvl_err_set(e, CVL_ERR_INVALID, "unknown parameter type %d", (int)type);
     }
@@ -204,6 +248,11 @@ cvl_status cvl_value_copy(cvl_value *out, const cvl_value *in) {
         out->u.list.data = malloc((n ? n : 1) * sizeof(int64_t));
         if (out->u.list.data == NULL) return CVL_ERR_NOMEM;
         if (n) memcpy(out->u.list.data, in->u.list.data, n * sizeof(int64_t));
+    } else if (in->type == CVL_PARAM_FLOAT_LIST) {
+        size_t n = in->u.flist.len;
+        out->u.flist.data = malloc((n ? n : 1) * sizeof(double));
+        if (out->u.flist.data == NULL) return CVL_ERR_NOMEM;
+        if (n) memcpy(out->u.flist.data, in->u.flist.data, n * sizeof(double));
     }
     return CVL_OK;
 }
@@ -218,6 +267,12 @@ json_t *cvl_value_to_json(const cvl_value *v) {
         json_t *a = json_array();
         for (size_t i = 0; i < v->u.list.len; i++)
             json_array_append_new(a, json_integer((json_int_t)v->u.list.data[i]));
+        return a;
+    }
+    case CVL_PARAM_FLOAT_LIST: {
+        json_t *a = json_array();
+        for (size_t i = 0; i < v->u.flist.len; i++)
+            json_array_append_new(a, json_real(v->u.flist.data[i]));
         return a;
     }
     default: return json_null();
@@ -238,6 +293,13 @@ void cvl_value_format(const cvl_value *v, char *buf, size_t n) {
         if (used < n) snprintf(buf + used, n - used, "]");
         break;
     }
+    case CVL_PARAM_FLOAT_LIST: {
+        size_t used = (size_t)snprintf(buf, n, "[");
+        for (size_t i = 0; i < v->u.flist.len && used < n; i++)
+            used += (size_t)snprintf(buf + used, n - used, "%s%g", i ? ", " : "", v->u.flist.data[i]);
+        if (used < n) snprintf(buf + used, n - used, "]");
+        break;
+    }
     default: snprintf(buf, n, "?"); break;
     }
 }
@@ -250,5 +312,9 @@ void cvl_value_free(cvl_value *v) {
         free(v->u.list.data);
         v->u.list.data = NULL;
         v->u.list.len = 0;
+    } else if (v->type == CVL_PARAM_FLOAT_LIST) {
+        free(v->u.flist.data);
+        v->u.flist.data = NULL;
+        v->u.flist.len = 0;
     }
 }

@@ -18,6 +18,10 @@ typedef struct cvl_value {
             int64_t *data;
             size_t len;
         } list;
+        struct {
+            double *data;
+            size_t len;
+        } flist;
     } u;
 } cvl_value;
 
@@ -25,14 +29,15 @@ typedef struct cvl_value {
 const char *cvl_param_type_name(cvl_param_type type);
 
 /* Parses `text` in the syntax of `type` ("64", "0.1", "true", any string,
- * "[1, 2, 3]"). On failure returns CVL_ERR_INVALID with a reason in `e`
+ * "[1, 2, 3]", "[0.5, 2]"). On failure returns CVL_ERR_INVALID with a reason in `e`
  * (without any prefix naming where the text came from). */
 cvl_status cvl_value_parse(cvl_value *out, cvl_param_type type, const char *text, cvl_err *e);
 
 /* Converts a JSON value. A JSON string is accepted for any type and parsed
  * as text (that is how --set key=value arrives); otherwise the JSON type
  * must match: integer for int, number for float, true/false for bool,
- * string for string, array of integers for int list. */
+ * string for string, array of integers for int list, array of numbers for
+ * float list. */
 cvl_status cvl_value_from_json(cvl_value *out, cvl_param_type type, const json_t *j, cvl_err *e);
 
 cvl_status cvl_value_copy(cvl_value *out, const cvl_value *in);

@@ -25,6 +25,7 @@
  *          CVL_PARAM_BOOL     bool
  *          CVL_PARAM_STRING   const char *           (never NULL)
  *          CVL_PARAM_INT_LIST const cvl_int_list *   (never NULL)
+ *          CVL_PARAM_FLOAT_LIST const cvl_float_list * (never NULL)
  *      Pointers handed to a constructor are valid for that call only.
  *
  * Compatibility rules (the Vulkan-loader / sqlite3_api_routines discipline)
@@ -88,6 +89,7 @@ typedef int32_t cvl_param_type;
 #define CVL_PARAM_BOOL 3     /* bool */
 #define CVL_PARAM_STRING 4   /* const char * */
 #define CVL_PARAM_INT_LIST 5 /* const cvl_int_list * */
+#define CVL_PARAM_FLOAT_LIST 6 /* const cvl_float_list * */
 
 typedef int32_t cvl_log_level;
 #define CVL_LOG_DEBUG 0
@@ -99,6 +101,57 @@ typedef struct cvl_int_list {
     const int64_t *data;
     size_t len;
 } cvl_int_list;
+
+typedef struct cvl_float_list {
+    const double *data;
+    size_t len;
+} cvl_float_list;
+
+/* Element types of tensors. */
+typedef int32_t cvl_dtype;
+#define CVL_DTYPE_F32 1
+#define CVL_DTYPE_F16 2
+#define CVL_DTYPE_BF16 3
+#define CVL_DTYPE_I32 4
+#define CVL_DTYPE_I64 5
+
+/* Parameter initialisers (PyTorch's defaults for each layer kind). */
+typedef int32_t cvl_init;
+#define CVL_INIT_ZEROS 1
+#define CVL_INIT_ONES 2
+/* U(-b, b) with b = 1/sqrt(fan_in): nn.Linear / nn.Conv2d weights
+ * (kaiming_uniform_ with a = sqrt(5)) and their biases. fan_in is taken from
+ * the shape ([out, in, kh, kw] -> in*kh*kw) unless `arg` > 0 gives it. */
+#define CVL_INIT_UNIFORM_FAN_IN 3
+/* N(0, sqrt(2 / fan_out)): torchvision ResNet convolutions
+ * (kaiming_normal_, mode fan_out, relu). */
+#define CVL_INIT_KAIMING_NORMAL_FAN_OUT 4
+/* N(0, arg): nn.Embedding (arg = 1). */
+#define CVL_INIT_NORMAL 5
+
+/* Ops without parameters, for the generic builders below. */
+typedef int32_t cvl_op;
+#define CVL_OP_RELU 1
+#define CVL_OP_GELU 2
+#define CVL_OP_SILU 3
+#define CVL_OP_SIGMOID 4
+#define CVL_OP_TANH 5
+#define CVL_OP_ADD 20
+#define CVL_OP_SUB 21
+#define CVL_OP_MUL 22
+#define CVL_OP_DIV 23
+#define CVL_OP_MAX_POOL 40
+#define CVL_OP_AVG_POOL 41
+#define CVL_OP_SUM 60
+#define CVL_OP_MEAN 61
+#define CVL_OP_CROSS_ENTROPY 80 /* logits (N,C), labels (N) int; arg: label smoothing */
+#define CVL_OP_BCE_LOGITS 81    /* logits, targets in [0,1], same shape; arg: pos_weight (0: none) */
+#define CVL_OP_MSE 82
+#define CVL_OP_L1 83
+#define CVL_OP_HUBER 84         /* arg: delta */
+
+/* Reduce over every axis. */
+#define CVL_AXIS_ALL 0x7fffffff
 
 /* Opaque host objects. */
 typedef struct cvl_ctx cvl_ctx;       /* one constructor call's context */
@@ -173,6 +226,98 @@ typedef struct cvl_host {
     cvl_tensor *(*input)(cvl_ctx *ctx, uint32_t index);
     /* The tensor(s) this component produces, in order. */
     cvl_status (*add_output)(cvl_ctx *ctx, cvl_tensor *t);
+
+    /* ------------------------------------------------- graph building
+     * Every builder returns NULL on error, after recording a message that
+     * names the component and the shapes involved; a builder given a NULL
+     * tensor returns NULL at once. So a constructor chains builders and
+     * checks once, at the end (add_output of NULL fails). Tensors are
+     * NCHW; weights are PyTorch's layouts (conv OIHW, linear [out, in]). */
+
+    /* Shape of a tensor; a negative axis counts from the end. */
+    uint32_t (*ndim)(const cvl_tensor *t);
+    int64_t (*dim)(const cvl_tensor *t, int32_t axis);
+    /* The number of outputs this head must produce for its target (classes
+     * for a category, labels for multi-label, values for a number). */
+    int64_t (*target_dim)(cvl_ctx *ctx);
+
+    /* Name scopes: a parameter `weight` created inside scopes "layer1",
+     * "0", "conv1" is named "layer1.0.conv1.weight", as PyTorch's state_dict
+     * would name it. Pops must match pushes within one constructor. */
+    void (*push_scope)(cvl_ctx *ctx, const char *name);
+    void (*pop_scope)(cvl_ctx *ctx);
+
+    /* A trained parameter, and a buffer that is saved but not trained
+     * (BatchNorm's running statistics). `arg` as the cvl_init says. */
+    cvl_tensor *(*param)(cvl_ctx *ctx, const char *name, uint32_t ndim, const int64_t *shape,
+                         cvl_init init, double arg);
+    cvl_tensor *(*buffer)(cvl_ctx *ctx, const char *name, uint32_t ndim, const int64_t *shape,
+                          cvl_dtype dtype, cvl_init init, double arg);
+
+    /* Layers: create their parameters inside scope `name`, with PyTorch's
+     * names (weight, bias, running_mean, running_var, num_batches_tracked)
+     * and PyTorch's default initialisation. */
+    cvl_tensor *(*conv2d)(cvl_ctx *ctx, const char *name, cvl_tensor *x, int64_t out_channels,
+                          int32_t kernel, int32_t stride, int32_t padding, int32_t dilation,
+                          int32_t groups, bool bias);
+    cvl_tensor *(*linear)(cvl_ctx *ctx, const char *name, cvl_tensor *x, int64_t out_features,
+                          bool bias);
+    /* BatchNorm over axis 1 of (N,C) or (N,C,H,W): batch statistics in
+     * training, running statistics in evaluation. */
+    cvl_tensor *(*batch_norm)(cvl_ctx *ctx, const char *name, cvl_tensor *x, double eps,
+                              double momentum);
+    cvl_tensor *(*layer_norm)(cvl_ctx *ctx, const char *name, cvl_tensor *x, double eps);
+    cvl_tensor *(*embedding)(cvl_ctx *ctx, const char *name, cvl_tensor *indices, int64_t num,
+                             int64_t dim);
+
+    /* Ops on tensors the component already holds. */
+    cvl_tensor *(*conv2d_apply)(cvl_ctx *ctx, cvl_tensor *x, cvl_tensor *weight,
+                                cvl_tensor *bias, int32_t stride, int32_t padding,
+                                int32_t dilation, int32_t groups);
+    cvl_tensor *(*unary)(cvl_ctx *ctx, cvl_op op, cvl_tensor *x);
+    /* ADD, SUB, MUL, DIV with NumPy broadcasting. */
+    cvl_tensor *(*binary)(cvl_ctx *ctx, cvl_op op, cvl_tensor *a, cvl_tensor *b);
+    cvl_tensor *(*scale)(cvl_ctx *ctx, cvl_tensor *x, double factor);
+    /* Batched: (..., M, K) x (..., K, N); transposes of the last two axes. */
+    cvl_tensor *(*matmul)(cvl_ctx *ctx, cvl_tensor *a, cvl_tensor *b, bool trans_a,
+                          bool trans_b);
+    /* MAX_POOL or AVG_POOL (count_include_pad), floor mode. */
+    cvl_tensor *(*pool2d)(cvl_ctx *ctx, cvl_op op, cvl_tensor *x, int32_t kernel, int32_t stride,
+                          int32_t padding);
+    /* MAX_POOL or AVG_POOL over all of H and W: (N,C,H,W) -> (N,C). */
+    cvl_tensor *(*global_pool)(cvl_ctx *ctx, cvl_op op, cvl_tensor *x);
+    /* -1 in `shape` is inferred. */
+    cvl_tensor *(*reshape)(cvl_ctx *ctx, cvl_tensor *x, uint32_t ndim, const int64_t *shape);
+    /* (N, ...) -> (N, product of the rest), in memory order. */
+    cvl_tensor *(*flatten)(cvl_ctx *ctx, cvl_tensor *x);
+    cvl_tensor *(*permute)(cvl_ctx *ctx, cvl_tensor *x, uint32_t ndim, const int32_t *perm);
+    cvl_tensor *(*concat)(cvl_ctx *ctx, uint32_t n, cvl_tensor *const *xs, int32_t axis);
+    /* [start, end) along axis. */
+    cvl_tensor *(*slice)(cvl_ctx *ctx, cvl_tensor *x, int32_t axis, int64_t start, int64_t end);
+    /* Inverted dropout in training, identity in evaluation. */
+    cvl_tensor *(*dropout)(cvl_ctx *ctx, cvl_tensor *x, double p);
+    cvl_tensor *(*softmax)(cvl_ctx *ctx, cvl_tensor *x, int32_t axis, bool log);
+    /* SUM or MEAN over `axis` (or CVL_AXIS_ALL). */
+    cvl_tensor *(*reduce)(cvl_ctx *ctx, cvl_op op, cvl_tensor *x, int32_t axis, bool keepdim);
+    /* A loss, averaged over the batch, as a scalar tensor. `weights` may be
+     * NULL (CROSS_ENTROPY: per-class weights (C), as PyTorch's `weight`). */
+    cvl_tensor *(*loss)(cvl_ctx *ctx, cvl_op op, cvl_tensor *prediction, cvl_tensor *target,
+                        cvl_tensor *weights, double arg);
+    /* A constant tensor from host data (copied), e.g. class weights. */
+    cvl_tensor *(*constant)(cvl_ctx *ctx, uint32_t ndim, const int64_t *shape,
+                            const float *data);
+
+    /* Optimizers: declare the update of every trained parameter. The
+     * learning rate is a per-step scalar owned by the schedule; these take
+     * the rest. Formulas are torch.optim's, to the letter. */
+    cvl_status (*optim_sgd)(cvl_ctx *ctx, double momentum, double dampening,
+                            double weight_decay, bool nesterov);
+    /* Adam (decoupled = false: L2 added to the gradient) and AdamW
+     * (decoupled = true: p -= lr * weight_decay * p before the step). */
+    cvl_status (*optim_adam)(cvl_ctx *ctx, double beta1, double beta2, double eps,
+                             double weight_decay, bool decoupled, bool amsgrad);
+    cvl_status (*optim_rmsprop)(cvl_ctx *ctx, double alpha, double eps, double weight_decay,
+                                double momentum, bool centered);
 } cvl_host;
 
 /* True when `s` (a struct that starts with struct_size) is large enough to
@@ -205,6 +350,7 @@ typedef cvl_status (*cvl_plugin_entry_fn)(const cvl_host *host, const cvl_plugin
 #define CVL_PARAM_BOOL_DEF(name, def, help) CVL_PARAM(CVL_PARAM_BOOL, name, def, help)
 #define CVL_PARAM_STRING_DEF(name, def, help) CVL_PARAM(CVL_PARAM_STRING, name, def, help)
 #define CVL_PARAM_INT_LIST_DEF(name, def, help) CVL_PARAM(CVL_PARAM_INT_LIST, name, def, help)
+#define CVL_PARAM_FLOAT_LIST_DEF(name, def, help) CVL_PARAM(CVL_PARAM_FLOAT_LIST, name, def, help)
 
 #define CVL_ARRAY_LEN(a) ((uint32_t)(sizeof(a) / sizeof((a)[0])))
 
