@@ -1,0 +1,787 @@
+/* cpu_backend.c -- runs a planned graph on the CPU: OpenBLAS for GEMMs,
+ * plain loops for the rest. Memory is two regions sized by the planner
+ * and allocated once in plan(); run() allocates nothing. */
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/backend.h"
+#include "core/cpu_kernels.h"
+#include "core/graph_internal.h"
+
+void openblas_set_num_threads(int num_threads);
+
+typedef struct cpu_backend {
+    cvl_backend base;
+    int threads;
+    char *regions[2]; /* 0: activation arena, 1: persistent */
+    size_t sizes[2];
+    size_t activation_bytes;
+    float *ws;
+    size_t ws_floats;
+} cpu_backend;
+
+static void *ptr(cpu_backend *b, const cvl_tensor *t) { return b->regions[t->region] + t->offset; }
+#define F(t) ((float *)ptr(b, (t)))
+
+static cvl_conv_geom conv_geom(const cvl_tensor *x, const cvl_tensor *w, const cvl_tensor *y, const int64_t *ip) {
+    cvl_conv_geom g = {
+        .N = (int)x->shape[0], .C = (int)x->shape[1], .H = (int)x->shape[2], .W = (int)x->shape[3],
+        .K = (int)w->shape[0], .R = (int)w->shape[2], .S = (int)w->shape[3],
+        .P = (int)y->shape[2], .Q = (int)y->shape[3],
+        .sh = (int)ip[0], .sw = (int)ip[1], .ph = (int)ip[2], .pw = (int)ip[3],
+        .dh = (int)ip[4], .dw = (int)ip[5], .groups = (int)ip[6],
+    };
+    return g;
+}
+
+static cvl_pool_geom pool_geom(const cvl_tensor *x, const cvl_tensor *y, const int64_t *ip, bool global) {
+    cvl_pool_geom g = {
+        .N = (int)x->shape[0], .C = (int)x->shape[1], .H = (int)x->shape[2], .W = (int)x->shape[3],
+        .P = global ? 1 : (int)y->shape[2], .Q = global ? 1 : (int)y->shape[3],
+        .k = global ? (int)x->shape[2] : (int)ip[1], .stride = global ? 1 : (int)ip[2],
+        .pad = global ? 0 : (int)ip[3], .max = ip[0] == CVL_OP_MAX_POOL,
+    };
+    return g;
+}
+
+/* -------------------------------------------------------- planning */
+
+static cvl_status cpu_plan(cvl_backend *base, cvl_graph *g, cvl_err *e) {
+    cpu_backend *b = (cpu_backend *)base;
+    if (g->err.status) return cvl_err_set(e, g->err.status, "%s", g->err.msg);
+    size_t pers, arena, acts;
+    cvl_status st = cvl_plan_memory(g, &pers, &arena, &acts, e);
+    if (st) return st;
+    size_t ws = 1;
+    for (int32_t i = 0; i < g->n; i++) {
+        cvl_tensor *t = g->nodes[i];
+        cvl_conv_geom cg;
+        if (t->op == CVL_OPK_CONV2D) cg = conv_geom(t->src[0], t->src[1], t, t->ip);
+        else if (t->op == CVL_OPK_CONV2D_BWD_DATA) cg = conv_geom(t, t->src[1], t->src[0], t->ip);
+        else if (t->op == CVL_OPK_CONV2D_BWD_WEIGHT) cg = conv_geom(t->src[1], t, t->src[0], t->ip);
+        else continue;
+        size_t need = cvl_conv2d_workspace(&cg);
+        if (need > ws) ws = need;
+    }
+    for (int r = 0; r < 2; r++) {
+        free(b->regions[r]);
+        size_t bytes = (r ? pers : arena) + 64;
+        b->regions[r] = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+        if (b->regions[r] == NULL)
+            return cvl_err_set(e, CVL_ERR_NOMEM, "cpu: cannot allocate %zu MB for %s",
+                               bytes >> 20, r ? "parameters and state" : "activations");
+        b->sizes[r] = r ? pers : arena;
+    }
+    free(b->ws);
+    b->ws = aligned_alloc(64, ((ws * sizeof(float)) + 63) & ~(size_t)63);
+    if (b->ws == NULL) return cvl_err_set(e, CVL_ERR_NOMEM, "cpu: cannot allocate %zu MB of workspace", (ws * 4) >> 20);
+    b->ws_floats = ws;
+    b->activation_bytes = acts;
+    base->graph = g;
+    /* Initial values of everything persistent. */
+    for (int32_t i = 0; i < g->n; i++) {
+        cvl_tensor *t = g->nodes[i];
+        if (t->op == CVL_OPK_PARAM || t->op == CVL_OPK_BUFFER) cvl_init_values(t, g->seed, ptr(b, t));
+        else if (t->op == CVL_OPK_CONST) memcpy(ptr(b, t), t->const_data, cvl_tensor_nbytes(t));
+    }
+    return CVL_OK;
+}
+
+/* -------------------------------------------------------- elementwise */
+
+/* Strides of `t` seen through the broadcast shape (nd, shape): 0 where t
+ * has size 1 or no axis. */
+static void bstrides(const cvl_tensor *t, int32_t nd, const int64_t *shape, int64_t *st) {
+    int64_t s = 1;
+    for (int32_t i = nd - 1; i >= 0; i--) {
+        int32_t ti = t->ndim - nd + i;
+        int64_t d = ti >= 0 ? t->shape[ti] : 1;
+        st[i] = (d == 1 && shape[i] != 1) ? 0 : s;
+        s *= d;
+    }
+}
+
+static float binop(int op, float a, float c) {
+    switch (op) {
+    case CVL_OP_ADD: return a + c;
+    case CVL_OP_SUB: return a - c;
+    case CVL_OP_MUL: return a * c;
+    default: return a / c;
+    }
+}
+
+static void binary(float *y, const cvl_tensor *t, const float *a, const float *c, const cvl_tensor *ta, const cvl_tensor *tc) {
+    size_t n = cvl_tensor_numel(t);
+    int op = (int)t->ip[0];
+    if (cvl_tensor_numel(ta) == n && cvl_tensor_numel(tc) == n) {
+        for (size_t i = 0; i < n; i++) y[i] = binop(op, a[i], c[i]);
+        return;
+    }
+    int64_t sa[CVL_MAX_DIMS], sc[CVL_MAX_DIMS], idx[CVL_MAX_DIMS] = {0};
+    bstrides(ta, t->ndim, t->shape, sa);
+    bstrides(tc, t->ndim, t->shape, sc);
+    int32_t last = t->ndim - 1;
+    int64_t inner = t->shape[last];
+    for (size_t base = 0; base < n; base += (size_t)inner) {
+        int64_t oa = 0, oc = 0;
+        for (int32_t d = 0; d < last; d++) {
+            oa += idx[d] * sa[d];
+            oc += idx[d] * sc[d];
+        }
+        for (int64_t j = 0; j < inner; j++) y[base + (size_t)j] = binop(op, a[oa + j * sa[last]], c[oc + j * sc[last]]);
+        for (int32_t d = last - 1; d >= 0; d--) {
+            if (++idx[d] < t->shape[d]) break;
+            idx[d] = 0;
+        }
+    }
+}
+
+// y (shape of t) = sum of x over the axes t was broadcast along
+static void sum_to(float *y, const cvl_tensor *t, const float *x, const cvl_tensor *tx) {
+    size_t n = cvl_tensor_numel(tx);
+    memset(y, 0, cvl_tensor_numel(t) * sizeof *y);
+    int64_t st[CVL_MAX_DIMS], idx[CVL_MAX_DIMS] = {0};
+    bstrides(t, tx->ndim, tx->shape, st);
+    for (size_t i = 0; i < n; i++) {
+        int64_t o = 0;
+        for (int32_t d = 0; d < tx->ndim; d++) o += idx[d] * st[d];
+        y[o] += x[i];
+        for (int32_t d = tx->ndim - 1; d >= 0; d--) {
+            if (++idx[d] < tx->shape[d]) break;
+            idx[d] = 0;
+        }
+    }
+}
+
+static float unary_f(int op, float x) {
+    switch (op) {
+    case CVL_OP_RELU: return x > 0 ? x : 0;
+    case CVL_OP_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    case CVL_OP_SILU: return x / (1.0f + expf(-x));
+    case CVL_OP_SIGMOID: return 1.0f / (1.0f + expf(-x));
+    default: return tanhf(x);
+    }
+}
+
+static float unary_df(int op, float x) {
+    switch (op) {
+    case CVL_OP_RELU: return x > 0 ? 1.0f : 0.0f;
+    case CVL_OP_GELU: return 0.5f * (1.0f + erff(x * 0.70710678118654752f)) + x * 0.3989422804014327f * expf(-0.5f * x * x);
+    case CVL_OP_SILU: {
+        float s = 1.0f / (1.0f + expf(-x));
+        return s * (1.0f + x * (1.0f - s));
+    }
+    case CVL_OP_SIGMOID: {
+        float s = 1.0f / (1.0f + expf(-x));
+        return s * (1.0f - s);
+    }
+    default: {
+        float th = tanhf(x);
+        return 1.0f - th * th;
+    }
+    }
+}
+
+/* (outer, axis, inner) decomposition of a tensor around one axis. */
+static void around(const cvl_tensor *t, int32_t axis, int64_t *outer, int64_t *inner) {
+    *outer = 1;
+    *inner = 1;
+    for (int32_t i = 0; i < axis; i++) *outer *= t->shape[i];
+    for (int32_t i = axis + 1; i < t->ndim; i++) *inner *= t->shape[i];
+}
+
+static uint64_t mix(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Whether dropout keeps element i: a hash of (seed, step, node, i). */
+static bool keep(const cvl_step_scalars *s, int64_t stream, size_t i, double p) {
+    uint64_t h = mix(s->seed ^ mix((uint64_t)s->step * 0x9e3779b97f4a7c15ull ^ mix((uint64_t)stream + 0x632be59bd9b4e019ull)) ^ (uint64_t)i);
+    return (double)(h >> 11) * (1.0 / 9007199254740992.0) >= p;
+}
+
+/* -------------------------------------------------------- losses */
+
+static float loss_forward(const cvl_tensor *t, const float *x, const void *target, const float *w) {
+    int kind = (int)t->ip[0];
+    double arg = t->fp[0];
+    const cvl_tensor *pred = t->src[0];
+    if (kind == CVL_OP_CROSS_ENTROPY) {
+        int64_t N = pred->shape[0], C = pred->shape[1];
+        const int32_t *y = target;
+        double total = 0, wsum = 0;
+        for (int64_t i = 0; i < N; i++) {
+            const float *z = x + i * C;
+            float m = z[0];
+            for (int64_t c = 1; c < C; c++) m = z[c] > m ? z[c] : m;
+            double se = 0;
+            for (int64_t c = 0; c < C; c++) se += exp((double)z[c] - m);
+            double lse = m + log(se);
+            int32_t yi = y[i];
+            if (yi < 0 || yi >= C) continue; /* checked by the data layer; never index out */
+            double wy = w ? w[yi] : 1.0;
+            double li = (1 - arg) * wy * (lse - z[yi]);
+            if (arg > 0) {
+                double sm = 0;
+                for (int64_t c = 0; c < C; c++) sm += (w ? w[c] : 1.0) * (lse - z[c]);
+                li += arg / (double)C * sm;
+            }
+            total += li;
+            wsum += wy;
+        }
+        return (float)(wsum > 0 ? total / wsum : 0);
+    }
+    const float *y = target;
+    size_t n = cvl_tensor_numel(pred);
+    double total = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)x[i] - y[i], l;
+        switch (kind) {
+        case CVL_OP_BCE_LOGITS: {
+            double pw = arg > 0 ? arg : 1.0, xi = x[i];
+            double sp_neg = xi < 0 ? -xi + log1p(exp(xi)) : log1p(exp(-xi)); /* softplus(-x) = -log sigmoid(x) */
+            double sp_pos = sp_neg + xi;                                       /* softplus(x) = -log(1-sigmoid(x)) */
+            l = pw * y[i] * sp_neg + (1 - y[i]) * sp_pos;
+            break;
+        }
+        case CVL_OP_MSE: l = d * d; break;
+        case CVL_OP_L1: l = fabs(d); break;
+        default: l = fabs(d) < arg ? 0.5 * d * d : arg * (fabs(d) - 0.5 * arg); break;
+        }
+        total += l;
+    }
+    return (float)(total / (double)n);
+}
+
+static void loss_backward(float *dx, const cvl_tensor *t, float dl, const float *x, const void *target, const float *w) {
+    int kind = (int)t->ip[0];
+    double arg = t->fp[0];
+    const cvl_tensor *pred = t->src[1];
+    if (kind == CVL_OP_CROSS_ENTROPY) {
+        int64_t N = pred->shape[0], C = pred->shape[1];
+        const int32_t *y = target;
+        double wsum = 0;
+        for (int64_t i = 0; i < N; i++)
+            if (y[i] >= 0 && y[i] < C) wsum += w ? w[y[i]] : 1.0;
+        double scale = wsum > 0 ? dl / wsum : 0;
+        for (int64_t i = 0; i < N; i++) {
+            const float *z = x + i * C;
+            float *d = dx + i * C;
+            int32_t yi = y[i];
+            if (yi < 0 || yi >= C) {
+                memset(d, 0, (size_t)C * sizeof *d);
+                continue;
+            }
+            float m = z[0];
+            for (int64_t c = 1; c < C; c++) m = z[c] > m ? z[c] : m;
+            double se = 0;
+            for (int64_t c = 0; c < C; c++) se += exp((double)z[c] - m);
+            double wy = w ? w[yi] : 1.0, wall = 0;
+            if (arg > 0)
+                for (int64_t c = 0; c < C; c++) wall += w ? w[c] : 1.0;
+            for (int64_t c = 0; c < C; c++) {
+                double p = exp((double)z[c] - m) / se;
+                double g = (1 - arg) * wy * (p - (c == yi));
+                if (arg > 0) g += arg / (double)C * (wall * p - (w ? w[c] : 1.0));
+                d[c] = (float)(g * scale);
+            }
+        }
+        return;
+    }
+    const float *y = target;
+    size_t n = cvl_tensor_numel(pred);
+    double scale = dl / (double)n;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)x[i] - y[i], gi;
+        switch (kind) {
+        case CVL_OP_BCE_LOGITS: {
+            double pw = arg > 0 ? arg : 1.0, s = 1.0 / (1.0 + exp(-(double)x[i]));
+            gi = pw * y[i] * (s - 1.0) + (1 - y[i]) * s;
+            break;
+        }
+        case CVL_OP_MSE: gi = 2 * d; break;
+        case CVL_OP_L1: gi = d > 0 ? 1 : (d < 0 ? -1 : 0); break;
+        default: gi = fabs(d) < arg ? d : arg * (d > 0 ? 1 : -1); break;
+        }
+        dx[i] = (float)(gi * scale);
+    }
+}
+
+/* -------------------------------------------------------- optimizers */
+
+static float clip_coef(cpu_backend *b, const cvl_graph *g) {
+    if (!g->grad_norm) return 1.0f;
+    float norm = *F(g->grad_norm);
+    double c = g->optim.clip_grad_norm / ((double)norm + 1e-6);
+    return c < 1.0 ? (float)c : 1.0f;
+}
+
+static void optim_step(cpu_backend *b, const cvl_graph *g, const cvl_tensor *t, const cvl_step_scalars *s) {
+    const cvl_optim_spec *o = &g->optim;
+    size_t n = cvl_tensor_numel(t);
+    float *p = F(t->src[0]), *gr = F(t->src[1]);
+    float cc = clip_coef(b, g), lr = (float)s->lr, wd = (float)o->weight_decay;
+    if (t->op == CVL_OPK_SGD) {
+        float *buf = o->momentum > 0 ? F(t->src[2]) : NULL;
+        float mom = (float)o->momentum, damp = (float)o->dampening;
+        for (size_t i = 0; i < n; i++) {
+            float gi = gr[i] * cc + wd * p[i];
+            if (buf) {
+                buf[i] = s->step <= 1 ? gi : mom * buf[i] + (1 - damp) * gi;
+                gi = o->nesterov ? gi + mom * buf[i] : buf[i];
+            }
+            p[i] -= lr * gi;
+        }
+    } else if (t->op == CVL_OPK_ADAM) {
+        float *m = F(t->src[2]), *v = F(t->src[3]), *vmax = o->amsgrad ? F(t->src[4]) : NULL;
+        float b1 = (float)o->beta1, b2 = (float)o->beta2, eps = (float)o->eps;
+        double bc1 = 1 - pow(o->beta1, (double)s->step), bc2 = 1 - pow(o->beta2, (double)s->step);
+        float step_size = (float)(s->lr / bc1), sq_bc2 = (float)sqrt(bc2);
+        for (size_t i = 0; i < n; i++) {
+            float gi = gr[i] * cc;
+            if (o->decoupled) p[i] *= 1 - lr * wd;
+            else gi += wd * p[i];
+            m[i] = b1 * m[i] + (1 - b1) * gi;
+            v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+            float vv = v[i];
+            if (vmax) {
+                vmax[i] = vmax[i] > v[i] ? vmax[i] : v[i];
+                vv = vmax[i];
+            }
+            p[i] -= step_size * m[i] / (sqrtf(vv) / sq_bc2 + eps);
+        }
+    } else {
+        int k = 2;
+        float *sq = F(t->src[k++]);
+        float *buf = o->momentum > 0 ? F(t->src[k++]) : NULL;
+        float *ga = o->centered ? F(t->src[k++]) : NULL;
+        float a = (float)o->alpha, eps = (float)o->eps, mom = (float)o->momentum;
+        for (size_t i = 0; i < n; i++) {
+            float gi = gr[i] * cc + wd * p[i];
+            sq[i] = a * sq[i] + (1 - a) * gi * gi;
+            float avg;
+            if (ga) {
+                ga[i] = a * ga[i] + (1 - a) * gi;
+                avg = sqrtf(sq[i] - ga[i] * ga[i]) + eps;
+            } else {
+                avg = sqrtf(sq[i]) + eps;
+            }
+            if (buf) {
+                buf[i] = mom * buf[i] + gi / avg;
+                p[i] -= lr * buf[i];
+            } else {
+                p[i] -= lr * gi / avg;
+            }
+        }
+    }
+}
+
+/* -------------------------------------------------------- dispatch */
+
+static void run_node(cpu_backend *b, const cvl_graph *g, cvl_tensor *t, const cvl_step_scalars *s) {
+    cvl_tensor **src = t->src;
+    size_t n = cvl_tensor_numel(t);
+    float *y = (t->op == CVL_OPK_RESHAPE) ? NULL : F(t);
+    switch (t->op) {
+    case CVL_OPK_INPUT:
+    case CVL_OPK_PARAM:
+    case CVL_OPK_BUFFER:
+    case CVL_OPK_CONST:
+    case CVL_OPK_RESHAPE:
+        break;
+    case CVL_OPK_ONES:
+        for (size_t i = 0; i < n; i++) y[i] = 1.0f;
+        break;
+    case CVL_OPK_LINEAR: {
+        const cvl_tensor *x = src[0], *w = src[1];
+        int64_t in = w->shape[1], out = w->shape[0], M = (int64_t)cvl_tensor_numel(x) / in;
+        if (t->n_src > 2) {
+            const float *bias = F(src[2]);
+            for (int64_t i = 0; i < M; i++) memcpy(y + i * out, bias, (size_t)out * sizeof *y);
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)out, (int)in, 1.0f, F(x), (int)in, F(w),
+                    (int)in, t->n_src > 2 ? 1.0f : 0.0f, y, (int)out);
+        break;
+    }
+    case CVL_OPK_MATMUL: {
+        const cvl_tensor *a = src[0], *c = src[1];
+        bool ta = t->ip[0], tb = t->ip[1];
+        int64_t M = t->shape[t->ndim - 2], N = t->shape[t->ndim - 1];
+        int64_t K = a->shape[a->ndim - (ta ? 2 : 1)];
+        int64_t batch = (int64_t)n / (M * N);
+        int64_t sa = a->shape[a->ndim - 2] * a->shape[a->ndim - 1];
+        int64_t sc = c->ndim == 2 ? 0 : c->shape[c->ndim - 2] * c->shape[c->ndim - 1];
+        int lda = (int)a->shape[a->ndim - 1], ldc = (int)c->shape[c->ndim - 1];
+        for (int64_t i = 0; i < batch; i++)
+            cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N,
+                        (int)K, 1.0f, F(a) + i * sa, lda, F(c) + i * sc, ldc, 0.0f, y + i * M * N, (int)N);
+        break;
+    }
+    case CVL_OPK_CONV2D: {
+        cvl_conv_geom cg = conv_geom(src[0], src[1], t, t->ip);
+        cvl_conv2d_forward(y, F(src[0]), F(src[1]), t->n_src > 2 ? F(src[2]) : NULL, &cg, b->ws);
+        break;
+    }
+    case CVL_OPK_CONV2D_BWD_DATA: {
+        cvl_conv_geom cg = conv_geom(t, src[1], src[0], t->ip);
+        cvl_conv2d_backward_data(y, F(src[0]), F(src[1]), &cg, b->ws);
+        break;
+    }
+    case CVL_OPK_CONV2D_BWD_WEIGHT: {
+        cvl_conv_geom cg = conv_geom(src[1], t, src[0], t->ip);
+        cvl_conv2d_backward_weight(y, F(src[0]), F(src[1]), &cg, b->ws);
+        break;
+    }
+    case CVL_OPK_BN_STATS: {
+        const cvl_tensor *x = src[0];
+        int N = (int)x->shape[0], C = (int)x->shape[1], HW = (int)(cvl_tensor_numel(x) / ((size_t)N * C));
+        if (s->training) {
+            cvl_bn_stats_train(y, F(src[1]), F(src[2]), F(x), N, C, HW, t->fp[0], t->fp[1]);
+            *(int64_t *)ptr(b, src[3]) += 1;
+        } else {
+            cvl_bn_stats_eval(y, F(src[1]), F(src[2]), C, t->fp[0]);
+        }
+        break;
+    }
+    case CVL_OPK_BN_APPLY: {
+        const cvl_tensor *x = src[0];
+        int N = (int)x->shape[0], C = (int)x->shape[1], HW = (int)(n / ((size_t)N * C));
+        cvl_bn_apply(y, F(x), F(src[1]), F(src[2]), F(src[3]), N, C, HW);
+        break;
+    }
+    case CVL_OPK_BN_BWD: {
+        const cvl_tensor *x = src[1];
+        int N = (int)x->shape[0], C = (int)x->shape[1], HW = (int)(n / ((size_t)N * C));
+        cvl_bn_backward(y, F(src[0]), F(x), F(src[2]), F(src[3]), N, C, HW);
+        break;
+    }
+    case CVL_OPK_BN_BWD_PARAMS: {
+        const cvl_tensor *x = src[1];
+        int N = (int)x->shape[0], C = (int)x->shape[1], HW = (int)(cvl_tensor_numel(x) / ((size_t)N * C));
+        cvl_bn_backward_params(y, F(src[0]), F(x), F(src[2]), N, C, HW);
+        break;
+    }
+    case CVL_OPK_LAYERNORM:
+    case CVL_OPK_LAYERNORM_BWD:
+    case CVL_OPK_LAYERNORM_BWD_PARAMS: {
+        const cvl_tensor *x = t->op == CVL_OPK_LAYERNORM ? src[0] : src[1];
+        int64_t D = x->shape[x->ndim - 1], M = (int64_t)cvl_tensor_numel(x) / D;
+        const float *X = F(x), *G = t->op == CVL_OPK_LAYERNORM_BWD_PARAMS ? NULL : F(t->op == CVL_OPK_LAYERNORM ? src[1] : src[2]);
+        const float *dY = t->op == CVL_OPK_LAYERNORM ? NULL : F(src[0]);
+        if (t->op == CVL_OPK_LAYERNORM_BWD_PARAMS) memset(y, 0, n * sizeof *y);
+        for (int64_t i = 0; i < M; i++) {
+            const float *xr = X + i * D;
+            double mean = 0, var = 0;
+            for (int64_t j = 0; j < D; j++) mean += xr[j];
+            mean /= (double)D;
+            for (int64_t j = 0; j < D; j++) var += (xr[j] - mean) * (xr[j] - mean);
+            float rstd = (float)(1.0 / sqrt(var / (double)D + t->fp[0])), mu = (float)mean;
+            if (t->op == CVL_OPK_LAYERNORM) {
+                const float *B = F(src[2]);
+                for (int64_t j = 0; j < D; j++) y[i * D + j] = (xr[j] - mu) * rstd * G[j] + B[j];
+            } else if (t->op == CVL_OPK_LAYERNORM_BWD_PARAMS) {
+                for (int64_t j = 0; j < D; j++) {
+                    y[j] += dY[i * D + j] * (xr[j] - mu) * rstd;
+                    y[D + j] += dY[i * D + j];
+                }
+            } else {
+                double a = 0, c = 0;
+                for (int64_t j = 0; j < D; j++) {
+                    double dg = (double)dY[i * D + j] * G[j];
+                    a += dg;
+                    c += dg * (xr[j] - mu) * rstd;
+                }
+                a /= (double)D;
+                c /= (double)D;
+                for (int64_t j = 0; j < D; j++)
+                    y[i * D + j] = (float)(rstd * ((double)dY[i * D + j] * G[j] - a - (xr[j] - mu) * rstd * c));
+            }
+        }
+        break;
+    }
+    case CVL_OPK_UNARY: {
+        const float *x = F(src[0]);
+        int op = (int)t->ip[0];
+        if (op == CVL_OP_RELU)
+            for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0.0f;
+        else
+            for (size_t i = 0; i < n; i++) y[i] = unary_f(op, x[i]);
+        break;
+    }
+    case CVL_OPK_UNARY_BWD: {
+        const float *dy = F(src[0]), *x = F(src[1]);
+        int op = (int)t->ip[0];
+        if (op == CVL_OP_RELU)
+            for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? dy[i] : 0.0f;
+        else
+            for (size_t i = 0; i < n; i++) y[i] = dy[i] * unary_df(op, x[i]);
+        break;
+    }
+    case CVL_OPK_BINARY:
+        binary(y, t, F(src[0]), F(src[1]), src[0], src[1]);
+        break;
+    case CVL_OPK_ACCUM: {
+        const float *a = F(src[0]), *c = F(src[1]);
+        for (size_t i = 0; i < n; i++) y[i] = a[i] + c[i];
+        break;
+    }
+    case CVL_OPK_SCALE: {
+        const float *x = F(src[0]);
+        float f = (float)t->fp[0];
+        for (size_t i = 0; i < n; i++) y[i] = x[i] * f;
+        break;
+    }
+    case CVL_OPK_SUM_TO:
+        sum_to(y, t, F(src[0]), src[0]);
+        break;
+    case CVL_OPK_POOL2D:
+    case CVL_OPK_GPOOL: {
+        cvl_pool_geom pg = pool_geom(src[0], t, t->ip, t->op == CVL_OPK_GPOOL);
+        cvl_pool2d_forward(y, F(src[0]), &pg);
+        break;
+    }
+    case CVL_OPK_POOL2D_BWD:
+    case CVL_OPK_GPOOL_BWD: {
+        cvl_pool_geom pg = pool_geom(src[1], src[2], t->ip, t->op == CVL_OPK_GPOOL_BWD);
+        cvl_pool2d_backward(y, F(src[0]), F(src[1]), F(src[2]), &pg);
+        break;
+    }
+    case CVL_OPK_PERMUTE: {
+        const cvl_tensor *x = src[0];
+        const float *X = F(x);
+        int64_t xst[CVL_MAX_DIMS], st[CVL_MAX_DIMS], idx[CVL_MAX_DIMS] = {0};
+        int64_t acc = 1;
+        for (int32_t d = x->ndim - 1; d >= 0; d--) {
+            xst[d] = acc;
+            acc *= x->shape[d];
+        }
+        for (int32_t d = 0; d < t->ndim; d++) st[d] = xst[t->ip[d]];
+        for (size_t i = 0; i < n; i++) {
+            int64_t o = 0;
+            for (int32_t d = 0; d < t->ndim; d++) o += idx[d] * st[d];
+            y[i] = X[o];
+            for (int32_t d = t->ndim - 1; d >= 0; d--) {
+                if (++idx[d] < t->shape[d]) break;
+                idx[d] = 0;
+            }
+        }
+        break;
+    }
+    case CVL_OPK_CONCAT: {
+        int32_t axis = (int32_t)t->ip[0];
+        int64_t outer, inner;
+        around(t, axis, &outer, &inner);
+        int64_t off = 0;
+        for (int32_t k = 0; k < t->n_src; k++) {
+            int64_t len = src[k]->shape[axis];
+            const float *X = F(src[k]);
+            for (int64_t o = 0; o < outer; o++)
+                memcpy(y + (o * t->shape[axis] + off) * inner, X + o * len * inner, (size_t)(len * inner) * sizeof *y);
+            off += len;
+        }
+        break;
+    }
+    case CVL_OPK_SLICE:
+    case CVL_OPK_SLICE_BWD: {
+        bool fwd = t->op == CVL_OPK_SLICE;
+        const cvl_tensor *big = fwd ? src[0] : t;
+        int32_t axis = (int32_t)t->ip[0];
+        int64_t start = t->ip[1], len = t->ip[2] - t->ip[1], outer, inner;
+        around(big, axis, &outer, &inner);
+        const float *X = F(src[0]);
+        if (!fwd) memset(y, 0, n * sizeof *y);
+        for (int64_t o = 0; o < outer; o++) {
+            float *dst = fwd ? y + o * len * inner : y + (o * big->shape[axis] + start) * inner;
+            const float *from = fwd ? X + (o * big->shape[axis] + start) * inner : X + o * len * inner;
+            memcpy(dst, from, (size_t)(len * inner) * sizeof *y);
+        }
+        break;
+    }
+    case CVL_OPK_DROPOUT:
+    case CVL_OPK_DROPOUT_BWD: {
+        const float *x = F(src[0]);
+        double p = t->fp[0];
+        if (!s->training || p == 0) {
+            memcpy(y, x, n * sizeof *y);
+            break;
+        }
+        float k = (float)(1.0 / (1.0 - p));
+        for (size_t i = 0; i < n; i++) y[i] = keep(s, t->ip[0], i, p) ? x[i] * k : 0.0f;
+        break;
+    }
+    case CVL_OPK_SOFTMAX:
+    case CVL_OPK_SOFTMAX_BWD: {
+        bool fwd = t->op == CVL_OPK_SOFTMAX, lg = t->ip[1];
+        int32_t axis = (int32_t)t->ip[0];
+        int64_t outer, inner, D = t->shape[axis];
+        around(t, axis, &outer, &inner);
+        const float *X = F(src[0]), *Y = fwd ? NULL : F(src[1]);
+        for (int64_t o = 0; o < outer; o++)
+            for (int64_t in = 0; in < inner; in++) {
+                int64_t base = o * D * inner + in;
+                if (fwd) {
+                    float m = X[base];
+                    for (int64_t d = 1; d < D; d++) m = X[base + d * inner] > m ? X[base + d * inner] : m;
+                    double se = 0;
+                    for (int64_t d = 0; d < D; d++) se += exp((double)X[base + d * inner] - m);
+                    double lse = m + log(se);
+                    for (int64_t d = 0; d < D; d++) {
+                        double v = (double)X[base + d * inner] - lse;
+                        y[base + d * inner] = (float)(lg ? v : exp(v));
+                    }
+                } else {
+                    // softmax: dx = y*(dy - sum(dy*y)); log-softmax: dx = dy - exp(y)*sum(dy)
+                    double acc = 0;
+                    for (int64_t d = 0; d < D; d++) acc += lg ? X[base + d * inner] : (double)X[base + d * inner] * Y[base + d * inner];
+                    for (int64_t d = 0; d < D; d++) {
+                        int64_t k = base + d * inner;
+                        y[k] = lg ? (float)(X[k] - exp((double)Y[k]) * acc) : (float)(Y[k] * (X[k] - acc));
+                    }
+                }
+            }
+        break;
+    }
+    case CVL_OPK_REDUCE:
+    case CVL_OPK_REDUCE_BWD: {
+        bool fwd = t->op == CVL_OPK_REDUCE;
+        const cvl_tensor *x = fwd ? src[0] : t;
+        const float *X = F(src[0]);
+        bool mean = t->ip[0] == CVL_OP_MEAN;
+        if (t->ip[1] == CVL_AXIS_ALL) {
+            size_t nx = cvl_tensor_numel(x);
+            if (fwd) {
+                double acc = 0;
+                for (size_t i = 0; i < nx; i++) acc += X[i];
+                y[0] = (float)(mean ? acc / (double)nx : acc);
+            } else {
+                float v = mean ? X[0] / (float)nx : X[0];
+                for (size_t i = 0; i < nx; i++) y[i] = v;
+            }
+            break;
+        }
+        int32_t axis = (int32_t)t->ip[1];
+        int64_t outer, inner, D = x->shape[axis];
+        around(x, axis, &outer, &inner);
+        for (int64_t o = 0; o < outer; o++)
+            for (int64_t in = 0; in < inner; in++) {
+                if (fwd) {
+                    double acc = 0;
+                    for (int64_t d = 0; d < D; d++) acc += X[(o * D + d) * inner + in];
+                    y[o * inner + in] = (float)(mean ? acc / (double)D : acc);
+                } else {
+                    float v = X[o * inner + in] / (mean ? (float)D : 1.0f);
+                    for (int64_t d = 0; d < D; d++) y[(o * D + d) * inner + in] = v;
+                }
+            }
+        break;
+    }
+    case CVL_OPK_EMBEDDING:
+    case CVL_OPK_EMBEDDING_BWD: {
+        bool fwd = t->op == CVL_OPK_EMBEDDING;
+        const cvl_tensor *idx = fwd ? src[0] : src[1], *w = fwd ? src[1] : t;
+        const int32_t *ix = ptr(b, idx);
+        int64_t num = w->shape[0], D = w->shape[1], m = (int64_t)cvl_tensor_numel(idx);
+        if (!fwd) memset(y, 0, n * sizeof *y);
+        const float *X = F(fwd ? src[1] : src[0]);
+        for (int64_t i = 0; i < m; i++) {
+            int64_t r = ix[i];
+            if (r < 0 || r >= num) {
+                if (fwd) memset(y + i * D, 0, (size_t)D * sizeof *y);
+                continue;
+            }
+            if (fwd) memcpy(y + i * D, X + r * D, (size_t)D * sizeof *y);
+            else
+                for (int64_t d = 0; d < D; d++) y[r * D + d] += X[i * D + d];
+        }
+        break;
+    }
+    case CVL_OPK_LOSS:
+        y[0] = loss_forward(t, F(src[0]), ptr(b, src[1]), t->n_src > 2 ? F(src[2]) : NULL);
+        break;
+    case CVL_OPK_LOSS_BWD:
+        loss_backward(y, t, F(src[0])[0], F(src[1]), ptr(b, src[2]), t->n_src > 3 ? F(src[3]) : NULL);
+        break;
+    case CVL_OPK_GRAD_NORM: {
+        double acc = 0;
+        for (int32_t i = 0; i < g->n_forward; i++) {
+            const cvl_tensor *p = g->nodes[i];
+            if (p->op != CVL_OPK_PARAM || p->grad == NULL) continue;
+            const float *gr = F(p->grad);
+            size_t m = cvl_tensor_numel(p);
+            for (size_t k = 0; k < m; k++) acc += (double)gr[k] * gr[k];
+        }
+        y[0] = (float)sqrt(acc);
+        break;
+    }
+    case CVL_OPK_SGD:
+    case CVL_OPK_ADAM:
+    case CVL_OPK_RMSPROP:
+        optim_step(b, g, t, s);
+        break;
+    default:
+        break;
+    }
+}
+
+static cvl_status cpu_run(cvl_backend *base, int32_t first, int32_t last, const cvl_step_scalars *s, cvl_err *e) {
+    cpu_backend *b = (cpu_backend *)base;
+    cvl_graph *g = base->graph;
+    if (g == NULL) return cvl_err_set(e, CVL_ERR_INVALID, "cpu: run before plan");
+    if (first < 0) first = 0;
+    if (last > g->n) last = g->n;
+    for (int32_t i = first; i < last; i++) run_node(b, g, g->nodes[i], s);
+    return CVL_OK;
+}
+
+static cvl_status cpu_write(cvl_backend *base, const cvl_tensor *t, const void *data, size_t bytes, cvl_err *e) {
+    cpu_backend *b = (cpu_backend *)base;
+    if (bytes != cvl_tensor_nbytes(t))
+        return cvl_err_set(e, CVL_ERR_INVALID, "cpu: writing %zu bytes into %s of %zu bytes", bytes,
+                           t->name ? t->name : cvl_opk_name(t->op), cvl_tensor_nbytes(t));
+    memcpy(ptr(b, t), data, bytes);
+    return CVL_OK;
+}
+
+static cvl_status cpu_read(cvl_backend *base, const cvl_tensor *t, void *data, size_t bytes, cvl_err *e) {
+    cpu_backend *b = (cpu_backend *)base;
+    if (bytes != cvl_tensor_nbytes(t))
+        return cvl_err_set(e, CVL_ERR_INVALID, "cpu: reading %zu bytes from %s of %zu bytes", bytes,
+                           t->name ? t->name : cvl_opk_name(t->op), cvl_tensor_nbytes(t));
+    memcpy(data, ptr(b, t), bytes);
+    return CVL_OK;
+}
+
+static void cpu_stats(const cvl_backend *base, cvl_plan_stats *out) {
+    const cpu_backend *b = (const cpu_backend *)base;
+    out->persistent_bytes = b->sizes[1];
+    out->arena_bytes = b->sizes[0];
+    out->activation_bytes = b->activation_bytes;
+    out->workspace_bytes = b->ws_floats * sizeof(float);
+}
+
+static void cpu_free(cvl_backend *base) {
+    cpu_backend *b = (cpu_backend *)base;
+    free(b->regions[0]);
+    free(b->regions[1]);
+    free(b->ws);
+    free(b);
+}
+
+static const cvl_backend_ops cpu_ops = {
+    .name = "cpu", .plan = cpu_plan, .run = cpu_run, .write = cpu_write, .read = cpu_read,
+    .stats = cpu_stats, .free = cpu_free,
+};
+
+cvl_backend *cvl_backend_cpu_new(int threads) {
+    cpu_backend *b = calloc(1, sizeof *b);
+    if (b == NULL) return NULL;
+    b->base.ops = &cpu_ops;
+    b->threads = threads;
+    if (threads > 0) openblas_set_num_threads(threads);
+    return &b->base;
+}

@@ -1,0 +1,54 @@
+/* cpu_kernels.h -- the CPU implementations of the graph's heavy ops.
+ * f32, contiguous, NCHW; weights OIHW. Backward kernels overwrite their
+ * outputs. Scratch memory comes from the caller (`ws`, sized by the
+ * _workspace functions at plan time); nothing here allocates. */
+#ifndef CVL_CORE_CPU_KERNELS_H
+#define CVL_CORE_CPU_KERNELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cvl_conv_geom {
+    int N, C, H, W; /* input */
+    int K, R, S;    /* weight (K, C/groups, R, S) */
+    int P, Q;       /* output */
+    int sh, sw, ph, pw, dh, dw, groups;
+} cvl_conv_geom;
+
+/* Floats of scratch the conv kernels need. */
+size_t cvl_conv2d_workspace(const cvl_conv_geom *g);
+// out (N,K,P,Q) = conv(in (N,C,H,W), weight) + bias (K, or NULL)
+void cvl_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
+                        const cvl_conv_geom *g, float *ws);
+// din (N,C,H,W) from dout (N,K,P,Q)
+void cvl_conv2d_backward_data(float *din, const float *dout, const float *weight,
+                              const cvl_conv_geom *g, float *ws);
+// dweight (K,C/g,R,S) from dout and in
+void cvl_conv2d_backward_weight(float *dweight, const float *dout, const float *in,
+                                const cvl_conv_geom *g, float *ws);
+
+// stats (2,C): batch mean and 1/sqrt(var+eps) over (N,HW); updates the
+// running statistics as PyTorch does (unbiased variance, momentum).
+void cvl_bn_stats_train(float *stats, float *rmean, float *rvar, const float *in, int N, int C,
+                        int HW, double eps, double momentum);
+void cvl_bn_stats_eval(float *stats, const float *rmean, const float *rvar, int C, double eps);
+void cvl_bn_apply(float *out, const float *in, const float *stats, const float *gamma,
+                  const float *beta, int N, int C, int HW);
+// din from dout using batch statistics (training-mode backward)
+void cvl_bn_backward(float *din, const float *dout, const float *in, const float *stats,
+                     const float *gamma, int N, int C, int HW);
+// dparams (2,C): dgamma, dbeta
+void cvl_bn_backward_params(float *dparams, const float *dout, const float *in,
+                            const float *stats, int N, int C, int HW);
+
+typedef struct cvl_pool_geom {
+    int N, C, H, W, P, Q, k, stride, pad;
+    bool max;
+} cvl_pool_geom;
+void cvl_pool2d_forward(float *out, const float *in, const cvl_pool_geom *g);
+// For max pooling `out` is the forward output: the first position equal to it wins.
+void cvl_pool2d_backward(float *din, const float *dout, const float *in, const float *out,
+                         const cvl_pool_geom *g);
+
+#endif
