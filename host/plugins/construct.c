@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
+#include "core/graph_internal.h"
+#include "plugins/graph_services.h"
 #include "registry.h"
 #include "util/strutil.h"
 
@@ -52,7 +56,7 @@ static cvl_status host_add_output(cvl_ctx *ctx, cvl_tensor *t) {
     return CVL_OK;
 }
 
-static const cvl_host host_table = {
+static cvl_host host_table = {
     .struct_size = sizeof(cvl_host),
     .abi_version = CVL_ABI_VERSION,
     .log = host_log,
@@ -62,7 +66,13 @@ static const cvl_host host_table = {
     .add_output = host_add_output,
 };
 
-const cvl_host *cvl_host_table(void) { return &host_table; }
+static pthread_once_t host_once = PTHREAD_ONCE_INIT;
+static void host_init(void) { cvl_graph_services_fill(&host_table); }
+
+const cvl_host *cvl_host_table(void) {
+    pthread_once(&host_once, host_init);
+    return &host_table;
+}
 
 /* One argument slot per parameter: libffi wants a pointer to each value. */
 typedef union arg_slot {
@@ -138,6 +148,22 @@ cvl_status cvl_component_build(const cvl_component *c, const json_t *params, cvl
         }
         argv[i + 2] = &slots[i + 2];
     }
+    /* Graph builders need a graph; a caller without one gets a scratch graph,
+     * so a plugin can never reach a NULL one. */
+    cvl_graph *scratch = NULL;
+    if (io->user == NULL) {
+        scratch = cvl_graph_new(0);
+        if (scratch == NULL) {
+            st = cvl_err_set(e, CVL_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        io->user = scratch;
+    }
+    cvl_graph *g = io->user;
+    char label[160];
+    snprintf(label, sizeof label, "%s '%s'", kind, name);
+    cvl_graph_set_label(g, label);
+    int32_t depth = g->depth;
     cvl_ctx ctx = {.component = c, .io = io, .err = e};
     slots[0].p = cvl_host_table();
     slots[1].p = &ctx;
@@ -146,8 +172,19 @@ cvl_status cvl_component_build(const cvl_component *c, const json_t *params, cvl
     ffi_arg ret = 0;
     ffi_call((ffi_cif *)&c->cif, FFI_FN(c->desc->ctor), &ret, argv);
     st = (cvl_status)(int32_t)ret;
+    while (g->depth > depth) cvl_graph_pop_scope(g); /* a plugin that forgot a pop */
+    cvl_graph_set_label(g, "");
+    if (g->err.status != CVL_OK) {
+        /* The builder's message names the shapes: it is the useful one. */
+        cvl_err_set(e, g->err.status, "%s", g->err.msg);
+        if (st == CVL_OK) st = g->err.status;
+    }
     if (st != CVL_OK) {
         cvl_err_set(e, st, "%s '%s': constructor failed (%s)", kind, name, cvl_status_name(st));
+    }
+    if (scratch) {
+        io->user = NULL;
+        cvl_graph_free(scratch);
     }
 out:
     if (vals)

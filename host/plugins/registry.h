@@ -86,7 +86,9 @@ typedef struct cvl_build_io {
     cvl_tensor **outputs; /* filled by the constructor, up to cap_outputs */
     uint32_t n_outputs;
     uint32_t cap_outputs;
-    void *user;               /* the graph being built (compute layer) */
+    void *user;               /* the graph being built (a cvl_graph *) */
+    int64_t target_dim;       /* heads: outputs their target needs */
+    struct cvl_optim_spec *optim; /* optimizers: filled by the constructor */
     cvl_warn_fn log;          /* receives the component's log lines */
     void *log_user;
 } cvl_build_io;
