@@ -149,7 +149,11 @@ static double node_flops(const cvl_tensor *t) {
     }
 }
 
-static double sgemm_peak(void) {
+void openblas_set_num_threads(int num_threads);
+
+/* sgemm GFLOPS of OpenBLAS alone on `threads` threads (1024^3). */
+static double sgemm_peak(int threads) {
+    openblas_set_num_threads(threads);
     int n = 1024;
     float *a = calloc((size_t)n * n, 4), *b = calloc((size_t)n * n, 4), *c = calloc((size_t)n * n, 4);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
@@ -163,10 +167,11 @@ static double sgemm_peak(void) {
     free(a);
     free(b);
     free(c);
+    openblas_set_num_threads(1);
     return best;
 }
 
-static void profile(cvl_backend *be, const cvl_graph *g, const cvl_step_scalars *s) {
+static void profile(cvl_backend *be, const cvl_graph *g, const cvl_step_scalars *s, int threads) {
     double t_op[CVL_OPK_COUNT] = {0}, f_op[CVL_OPK_COUNT] = {0}, total = 0;
     cvl_err e = {0};
     for (int rep = 0; rep < 3; rep++)
@@ -178,7 +183,7 @@ static void profile(cvl_backend *be, const cvl_graph *g, const cvl_step_scalars 
             f_op[g->nodes[i]->op] += node_flops(g->nodes[i]);
             total += dt;
         }
-    double peak = sgemm_peak();
+    double peak = sgemm_peak(threads);
     for (int k = 0; k < CVL_OPK_COUNT; k++) {
         if (t_op[k] == 0) continue;
         double gf = f_op[k] / t_op[k] / 1e9;
@@ -290,7 +295,7 @@ int main(int argc, char **argv) {
     }
     if (prof) {
         cvl_step_scalars sc = {.lr = 0, .step = step + 1, .seed = seed, .training = true};
-        profile(be, g, &sc);
+        profile(be, g, &sc, threads);
     }
     double test_acc = -1;
     if (eval) {

@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/backend.h"
 #include "core/cpu_kernels.h"
+#include "core/cpu_pool.h"
 #include "core/graph_internal.h"
 
 void openblas_set_num_threads(int num_threads);
@@ -21,7 +23,80 @@ typedef struct cpu_backend {
     size_t activation_bytes;
     float *ws;
     size_t ws_floats;
+    cvl_pool *pool;
 } cpu_backend;
+
+/* ---- parallel helpers: every loop of the step goes through the pool */
+
+typedef struct gemm_job {
+    bool ta, tb;
+    int M, N, K, lda, ldb, ldc;
+    const float *A, *B;
+    float *C;
+    float beta;
+} gemm_job;
+
+static void gemm_part(void *ctx, int64_t b, int64_t e, int t) {
+    (void)t;
+    gemm_job *j = ctx;
+    const float *A = j->ta ? j->A + b : j->A + b * j->lda;
+    cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans, (int)(e - b), j->N,
+                j->K, 1.0f, A, j->lda, j->B, j->ldb, j->beta, j->C + b * j->ldc, j->ldc);
+}
+
+/* C (M,N) = op(A) op(B) + beta C, rows of C split across the pool. */
+static void par_sgemm(cvl_pool *pool, bool ta, bool tb, int M, int N, int K, const float *A, int lda, const float *B,
+                      int ldb, float beta, float *C, int ldc) {
+    gemm_job j = {ta, tb, M, N, K, lda, ldb, ldc, A, B, C, beta};
+    if (M < 2 * cvl_pool_size(pool) || (double)M * N * K < 1e6) {
+        gemm_part(&j, 0, M, 0);
+        return;
+    }
+    cvl_pool_run(pool, M, gemm_part, &j);
+}
+
+typedef struct ew_job {
+    float *y;
+    const float *a, *c;
+    int op;
+    float f;
+} ew_job;
+
+static float unary_f(int op, float x);
+static float unary_df(int op, float x);
+
+static void ew_unary(void *ctx, int64_t b, int64_t e, int t) {
+    (void)t;
+    ew_job *j = ctx;
+    if (j->op == CVL_OP_RELU)
+        for (int64_t i = b; i < e; i++) j->y[i] = j->a[i] > 0 ? j->a[i] : 0.0f;
+    else
+        for (int64_t i = b; i < e; i++) j->y[i] = unary_f(j->op, j->a[i]);
+}
+static void ew_unary_bwd(void *ctx, int64_t b, int64_t e, int t) {
+    (void)t;
+    ew_job *j = ctx;
+    if (j->op == CVL_OP_RELU)
+        for (int64_t i = b; i < e; i++) j->y[i] = j->c[i] > 0 ? j->a[i] : 0.0f;
+    else
+        for (int64_t i = b; i < e; i++) j->y[i] = j->a[i] * unary_df(j->op, j->c[i]);
+}
+static void ew_add(void *ctx, int64_t b, int64_t e, int t) {
+    (void)t;
+    ew_job *j = ctx;
+    for (int64_t i = b; i < e; i++) j->y[i] = j->a[i] + j->c[i];
+}
+static void ew_scale(void *ctx, int64_t b, int64_t e, int t) {
+    (void)t;
+    ew_job *j = ctx;
+    for (int64_t i = b; i < e; i++) j->y[i] = j->a[i] * j->f;
+}
+
+/* Small loops are not worth waking the pool for. */
+static void par_ew(cvl_pool *pool, size_t n, cvl_pool_fn fn, ew_job *j) {
+    if (n < 16384) fn(j, 0, (int64_t)n, 0);
+    else cvl_pool_run(pool, (int64_t)n, fn, j);
+}
 
 static void *ptr(cpu_backend *b, const cvl_tensor *t) { return b->regions[t->region] + t->offset; }
 #define F(t) ((float *)ptr(b, (t)))
@@ -63,7 +138,7 @@ static cvl_status cpu_plan(cvl_backend *base, cvl_graph *g, cvl_err *e) {
         else if (t->op == CVL_OPK_CONV2D_BWD_DATA) cg = conv_geom(t, t->src[1], t->src[0], t->ip);
         else if (t->op == CVL_OPK_CONV2D_BWD_WEIGHT) cg = conv_geom(t->src[1], t, t->src[0], t->ip);
         else continue;
-        size_t need = cvl_conv2d_workspace(&cg);
+        size_t need = cvl_conv2d_workspace(&cg, cvl_pool_size(b->pool));
         if (need > ws) ws = need;
     }
     for (int r = 0; r < 2; r++) {
@@ -404,8 +479,8 @@ static void run_node(cpu_backend *b, const cvl_graph *g, cvl_tensor *t, const cv
             const float *bias = F(src[2]);
             for (int64_t i = 0; i < M; i++) memcpy(y + i * out, bias, (size_t)out * sizeof *y);
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)out, (int)in, 1.0f, F(x), (int)in, F(w),
-                    (int)in, t->n_src > 2 ? 1.0f : 0.0f, y, (int)out);
+        par_sgemm(b->pool, false, true, (int)M, (int)out, (int)in, F(x), (int)in, F(w), (int)in,
+                  t->n_src > 2 ? 1.0f : 0.0f, y, (int)out);
         break;
     }
     case CVL_OPK_MATMUL: {
@@ -418,30 +493,30 @@ static void run_node(cpu_backend *b, const cvl_graph *g, cvl_tensor *t, const cv
         int64_t sc = c->ndim == 2 ? 0 : c->shape[c->ndim - 2] * c->shape[c->ndim - 1];
         int lda = (int)a->shape[a->ndim - 1], ldc = (int)c->shape[c->ndim - 1];
         for (int64_t i = 0; i < batch; i++)
-            cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N,
-                        (int)K, 1.0f, F(a) + i * sa, lda, F(c) + i * sc, ldc, 0.0f, y + i * M * N, (int)N);
+            par_sgemm(b->pool, ta, tb, (int)M, (int)N, (int)K, F(a) + i * sa, lda, F(c) + i * sc, ldc, 0.0f,
+                      y + i * M * N, (int)N);
         break;
     }
     case CVL_OPK_CONV2D: {
         cvl_conv_geom cg = conv_geom(src[0], src[1], t, t->ip);
-        cvl_conv2d_forward(y, F(src[0]), F(src[1]), t->n_src > 2 ? F(src[2]) : NULL, &cg, b->ws);
+        cvl_conv2d_forward(y, F(src[0]), F(src[1]), t->n_src > 2 ? F(src[2]) : NULL, &cg, b->ws, b->pool);
         break;
     }
     case CVL_OPK_CONV2D_BWD_DATA: {
         cvl_conv_geom cg = conv_geom(t, src[1], src[0], t->ip);
-        cvl_conv2d_backward_data(y, F(src[0]), F(src[1]), &cg, b->ws);
+        cvl_conv2d_backward_data(y, F(src[0]), F(src[1]), &cg, b->ws, b->pool);
         break;
     }
     case CVL_OPK_CONV2D_BWD_WEIGHT: {
         cvl_conv_geom cg = conv_geom(src[1], t, src[0], t->ip);
-        cvl_conv2d_backward_weight(y, F(src[0]), F(src[1]), &cg, b->ws);
+        cvl_conv2d_backward_weight(y, F(src[0]), F(src[1]), &cg, b->ws, b->pool);
         break;
     }
     case CVL_OPK_BN_STATS: {
         const cvl_tensor *x = src[0];
         int N = (int)x->shape[0], C = (int)x->shape[1], HW = (int)(cvl_tensor_numel(x) / ((size_t)N * C));
         if (s->training) {
-            cvl_bn_stats_train(y, F(src[1]), F(src[2]), F(x), N, C, HW, t->fp[0], t->fp[1]);
+            cvl_bn_stats_train(y, F(src[1]), F(src[2]), F(x), N, C, HW, t->fp[0], t->fp[1], b->pool);
             *(int64_t *)ptr(b, src[3]) += 1;
         } else {
             cvl_bn_stats_eval(y, F(src[1]), F(src[2]), C, t->fp[0]);
@@ -451,19 +526,19 @@ static void run_node(cpu_backend *b, const cvl_graph *g, cvl_tensor *t, const cv
     case CVL_OPK_BN_APPLY: {
         const cvl_tensor *x = src[0];
         int N = (int)x->shape[0], C = (int)x->shape[1], HW = (int)(n / ((size_t)N * C));
-        cvl_bn_apply(y, F(x), F(src[1]), F(src[2]), F(src[3]), N, C, HW);
+        cvl_bn_apply(y, F(x), F(src[1]), F(src[2]), F(src[3]), N, C, HW, b->pool);
         break;
     }
     case CVL_OPK_BN_BWD: {
         const cvl_tensor *x = src[1];
         int N = (int)x->shape[0], C = (int)x->shape[1], HW = (int)(n / ((size_t)N * C));
-        cvl_bn_backward(y, F(src[0]), F(x), F(src[2]), F(src[3]), N, C, HW);
+        cvl_bn_backward(y, F(src[0]), F(x), F(src[2]), F(src[3]), N, C, HW, b->pool);
         break;
     }
     case CVL_OPK_BN_BWD_PARAMS: {
         const cvl_tensor *x = src[1];
         int N = (int)x->shape[0], C = (int)x->shape[1], HW = (int)(cvl_tensor_numel(x) / ((size_t)N * C));
-        cvl_bn_backward_params(y, F(src[0]), F(x), F(src[2]), N, C, HW);
+        cvl_bn_backward_params(y, F(src[0]), F(x), F(src[2]), N, C, HW, b->pool);
         break;
     }
     case CVL_OPK_LAYERNORM:
@@ -505,35 +580,26 @@ static void run_node(cpu_backend *b, const cvl_graph *g, cvl_tensor *t, const cv
         break;
     }
     case CVL_OPK_UNARY: {
-        const float *x = F(src[0]);
-        int op = (int)t->ip[0];
-        if (op == CVL_OP_RELU)
-            for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0.0f;
-        else
-            for (size_t i = 0; i < n; i++) y[i] = unary_f(op, x[i]);
+        ew_job j = {.y = y, .a = F(src[0]), .op = (int)t->ip[0]};
+        par_ew(b->pool, n, ew_unary, &j);
         break;
     }
     case CVL_OPK_UNARY_BWD: {
-        const float *dy = F(src[0]), *x = F(src[1]);
-        int op = (int)t->ip[0];
-        if (op == CVL_OP_RELU)
-            for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? dy[i] : 0.0f;
-        else
-            for (size_t i = 0; i < n; i++) y[i] = dy[i] * unary_df(op, x[i]);
+        ew_job j = {.y = y, .a = F(src[0]), .c = F(src[1]), .op = (int)t->ip[0]};
+        par_ew(b->pool, n, ew_unary_bwd, &j);
         break;
     }
     case CVL_OPK_BINARY:
         binary(y, t, F(src[0]), F(src[1]), src[0], src[1]);
         break;
     case CVL_OPK_ACCUM: {
-        const float *a = F(src[0]), *c = F(src[1]);
-        for (size_t i = 0; i < n; i++) y[i] = a[i] + c[i];
+        ew_job j = {.y = y, .a = F(src[0]), .c = F(src[1])};
+        par_ew(b->pool, n, ew_add, &j);
         break;
     }
     case CVL_OPK_SCALE: {
-        const float *x = F(src[0]);
-        float f = (float)t->fp[0];
-        for (size_t i = 0; i < n; i++) y[i] = x[i] * f;
+        ew_job j = {.y = y, .a = F(src[0]), .f = (float)t->fp[0]};
+        par_ew(b->pool, n, ew_scale, &j);
         break;
     }
     case CVL_OPK_SUM_TO:
@@ -542,13 +608,13 @@ static void run_node(cpu_backend *b, const cvl_graph *g, cvl_tensor *t, const cv
     case CVL_OPK_POOL2D:
     case CVL_OPK_GPOOL: {
         cvl_pool_geom pg = pool_geom(src[0], t, t->ip, t->op == CVL_OPK_GPOOL);
-        cvl_pool2d_forward(y, F(src[0]), &pg);
+        cvl_pool2d_forward(y, F(src[0]), &pg, b->pool);
         break;
     }
     case CVL_OPK_POOL2D_BWD:
     case CVL_OPK_GPOOL_BWD: {
         cvl_pool_geom pg = pool_geom(src[1], src[2], t->ip, t->op == CVL_OPK_GPOOL_BWD);
-        cvl_pool2d_backward(y, F(src[0]), F(src[1]), F(src[2]), &pg);
+        cvl_pool2d_backward(y, F(src[0]), F(src[1]), F(src[2]), &pg, b->pool);
         break;
     }
     case CVL_OPK_PERMUTE: {
@@ -769,6 +835,7 @@ static void cpu_free(cvl_backend *base) {
     free(b->regions[0]);
     free(b->regions[1]);
     free(b->ws);
+    cvl_pool_free(b->pool);
     free(b);
 }
 
@@ -781,7 +848,18 @@ cvl_backend *cvl_backend_cpu_new(int threads) {
     cpu_backend *b = calloc(1, sizeof *b);
     if (b == NULL) return NULL;
     b->base.ops = &cpu_ops;
+    if (threads <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (int)n : 1;
+    }
     b->threads = threads;
-    if (threads > 0) openblas_set_num_threads(threads);
+    /* Our pool owns the parallelism; OpenBLAS runs each call on one thread,
+     * so the two never fight over the cores. */
+    openblas_set_num_threads(1);
+    b->pool = cvl_pool_new(threads);
+    if (b->pool == NULL) {
+        free(b);
+        return NULL;
+    }
     return &b->base;
 }

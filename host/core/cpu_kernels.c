@@ -9,24 +9,25 @@
 
 /* Samples whose im2col columns are built and multiplied together: wider
  * GEMMs for small images, bounded scratch for large ones. */
-static int conv_chunk(const cvl_conv_geom *g) {
+static int conv_chunk(const cvl_conv_geom *g, int threads) {
     size_t per = (size_t)(g->C / g->groups) * g->R * g->S * g->P * g->Q;
-    int chunk = (int)(((size_t)4 << 20) / (per ? per : 1)); /* ~16 MB of floats */
+    int chunk = (int)(((size_t)2 << 20) / (per ? per : 1)); /* ~8 MB of floats per thread */
+    int share = (g->N + threads - 1) / threads;
     if (chunk < 1) chunk = 1;
-    if (chunk > g->N) chunk = g->N;
+    if (chunk > share) chunk = share;
     return chunk;
 }
 
-static bool is_pointwise(const cvl_conv_geom *g) {
-    return g->R == 1 && g->S == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
-}
-
-size_t cvl_conv2d_workspace(const cvl_conv_geom *g) {
-    int chunk = conv_chunk(g);
+/* Floats of one thread's scratch: im2col columns and a gathered output. */
+static size_t thread_ws(const cvl_conv_geom *g, int threads) {
+    int chunk = conv_chunk(g, threads);
     size_t col = (size_t)(g->C / g->groups) * g->R * g->S * (size_t)chunk * g->P * g->Q;
     size_t out = (size_t)(g->K / g->groups) * (size_t)chunk * g->P * g->Q;
-    return col + out;
+    size_t wpart = (size_t)g->K * (g->C / g->groups) * g->R * g->S; /* a partial dW */
+    return (col + out + wpart + 15) & ~(size_t)15;
 }
+
+size_t cvl_conv2d_workspace(const cvl_conv_geom *g, int threads) { return thread_ws(g, threads) * (size_t)threads; }
 
 // col (Cg*R*S, n*P*Q) for samples [n0, n0+n) of group grp; column index = i*PQ + p*Q + q
 static void im2col(float *col, const float *in, const cvl_conv_geom *g, int n0, int n, int grp) {
@@ -81,39 +82,15 @@ static void col2im(float *din, const float *col, const cvl_conv_geom *g, int n0,
             }
 }
 
-void cvl_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
-                        const cvl_conv_geom *g, float *ws) {
-    int Cg = g->C / g->groups, Kg = g->K / g->groups, PQ = g->P * g->Q;
-    int CRS = Cg * g->R * g->S, chunk = conv_chunk(g);
-    float *col = ws, *tmp = ws + (size_t)CRS * chunk * PQ;
-    for (int n0 = 0; n0 < g->N; n0 += chunk) {
-        int n = g->N - n0 < chunk ? g->N - n0 : chunk;
-        for (int grp = 0; grp < g->groups; grp++) {
-            const float *wg = weight + (size_t)grp * Kg * CRS;
-            if (is_pointwise(g) && n == 1) {
-                // (Kg, Cg) x (Cg, PQ) straight from the input
-                const float *x = in + ((size_t)n0 * g->C + grp * Cg) * PQ;
-                float *y = out + ((size_t)n0 * g->K + grp * Kg) * PQ;
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Kg, PQ, Cg, 1.0f, wg, CRS, x, PQ, 0.0f, y, PQ);
-                continue;
-            }
-            im2col(col, in, g, n0, n, grp);
-            // tmp (Kg, n*PQ) = W_g (Kg, CRS) x col (CRS, n*PQ)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Kg, n * PQ, CRS, 1.0f, wg, CRS, col,
-                        n * PQ, 0.0f, tmp, n * PQ);
-            for (int i = 0; i < n; i++)
-                for (int k = 0; k < Kg; k++)
-                    memcpy(out + ((size_t)(n0 + i) * g->K + grp * Kg + k) * PQ, tmp + (size_t)k * n * PQ + (size_t)i * PQ,
-                           (size_t)PQ * sizeof(float));
-        }
-    }
-    if (bias)
-        for (int i = 0; i < g->N; i++)
-            for (int k = 0; k < g->K; k++) {
-                float *y = out + ((size_t)i * g->K + k) * PQ, b = bias[k];
-                for (int j = 0; j < PQ; j++) y[j] += b;
-            }
-}
+
+typedef struct conv_job {
+    float *out;
+    const float *a, *b, *bias;
+    const cvl_conv_geom *g;
+    float *ws;
+    size_t ws_per;
+    int threads;
+} conv_job;
 
 // tmp (Kg, n*PQ) <- dout samples [n0, n0+n) of group grp
 static void gather_dout(float *tmp, const float *dout, const cvl_conv_geom *g, int n0, int n, int grp) {
@@ -124,69 +101,148 @@ static void gather_dout(float *tmp, const float *dout, const cvl_conv_geom *g, i
                    (size_t)PQ * sizeof(float));
 }
 
-void cvl_conv2d_backward_data(float *din, const float *dout, const float *weight,
-                              const cvl_conv_geom *g, float *ws) {
+// samples [b, e): out = conv(in, weight) (+ bias)
+static void conv_fwd_part(void *ctx, int64_t b, int64_t e, int t) {
+    conv_job *j = ctx;
+    const cvl_conv_geom *g = j->g;
     int Cg = g->C / g->groups, Kg = g->K / g->groups, PQ = g->P * g->Q;
-    int CRS = Cg * g->R * g->S, chunk = conv_chunk(g);
-    float *col = ws, *tmp = ws + (size_t)CRS * chunk * PQ;
-    memset(din, 0, (size_t)g->N * g->C * g->H * g->W * sizeof *din);
-    for (int n0 = 0; n0 < g->N; n0 += chunk) {
-        int n = g->N - n0 < chunk ? g->N - n0 : chunk;
+    int CRS = Cg * g->R * g->S, chunk = conv_chunk(g, j->threads);
+    float *col = j->ws + j->ws_per * (size_t)t, *tmp = col + (size_t)CRS * chunk * PQ;
+    for (int n0 = (int)b; n0 < (int)e; n0 += chunk) {
+        int n = (int)e - n0 < chunk ? (int)e - n0 : chunk;
         for (int grp = 0; grp < g->groups; grp++) {
-            const float *wg = weight + (size_t)grp * Kg * CRS;
-            gather_dout(tmp, dout, g, n0, n, grp);
-            // col (CRS, n*PQ) = W_g^T (CRS, Kg) x tmp (Kg, n*PQ)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CRS, n * PQ, Kg, 1.0f, wg, CRS, tmp, n * PQ,
-                        0.0f, col, n * PQ);
-            col2im(din, col, g, n0, n, grp);
+            const float *wg = j->b + (size_t)grp * Kg * CRS;
+            im2col(col, j->a, g, n0, n, grp);
+            // tmp (Kg, n*PQ) = W_g (Kg, CRS) x col (CRS, n*PQ)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Kg, n * PQ, CRS, 1.0f, wg, CRS, col, n * PQ, 0.0f,
+                        tmp, n * PQ);
+            for (int i = 0; i < n; i++)
+                for (int k = 0; k < Kg; k++) {
+                    float *y = j->out + ((size_t)(n0 + i) * g->K + grp * Kg + k) * PQ;
+                    const float *src = tmp + (size_t)k * n * PQ + (size_t)i * PQ;
+                    float bk = j->bias ? j->bias[grp * Kg + k] : 0.0f;
+                    for (int q = 0; q < PQ; q++) y[q] = src[q] + bk;
+                }
         }
     }
 }
 
-void cvl_conv2d_backward_weight(float *dweight, const float *dout, const float *in,
-                                const cvl_conv_geom *g, float *ws) {
+void cvl_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
+                        const cvl_conv_geom *g, float *ws, cvl_pool *pool) {
+    int T = cvl_pool_size(pool);
+    conv_job j = {out, in, weight, bias, g, ws, thread_ws(g, T), T};
+    cvl_pool_run(pool, g->N, conv_fwd_part, &j);
+}
+
+// samples [b, e): din = col2im(W^T dout)
+static void conv_bwd_data_part(void *ctx, int64_t b, int64_t e, int t) {
+    conv_job *j = ctx;
+    const cvl_conv_geom *g = j->g;
     int Cg = g->C / g->groups, Kg = g->K / g->groups, PQ = g->P * g->Q;
-    int CRS = Cg * g->R * g->S, chunk = conv_chunk(g);
-    float *col = ws, *tmp = ws + (size_t)CRS * chunk * PQ;
-    for (int n0 = 0; n0 < g->N; n0 += chunk) {
-        int n = g->N - n0 < chunk ? g->N - n0 : chunk;
+    int CRS = Cg * g->R * g->S, chunk = conv_chunk(g, j->threads);
+    float *col = j->ws + j->ws_per * (size_t)t, *tmp = col + (size_t)CRS * chunk * PQ;
+    memset(j->out + (size_t)b * g->C * g->H * g->W, 0, (size_t)(e - b) * g->C * g->H * g->W * sizeof(float));
+    for (int n0 = (int)b; n0 < (int)e; n0 += chunk) {
+        int n = (int)e - n0 < chunk ? (int)e - n0 : chunk;
         for (int grp = 0; grp < g->groups; grp++) {
-            float *dwg = dweight + (size_t)grp * Kg * CRS;
-            im2col(col, in, g, n0, n, grp);
-            gather_dout(tmp, dout, g, n0, n, grp);
+            const float *wg = j->b + (size_t)grp * Kg * CRS;
+            gather_dout(tmp, j->a, g, n0, n, grp);
+            // col (CRS, n*PQ) = W_g^T (CRS, Kg) x tmp (Kg, n*PQ)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CRS, n * PQ, Kg, 1.0f, wg, CRS, tmp, n * PQ, 0.0f,
+                        col, n * PQ);
+            col2im(j->out, col, g, n0, n, grp);
+        }
+    }
+}
+
+void cvl_conv2d_backward_data(float *din, const float *dout, const float *weight,
+                              const cvl_conv_geom *g, float *ws, cvl_pool *pool) {
+    int T = cvl_pool_size(pool);
+    conv_job j = {din, dout, weight, NULL, g, ws, thread_ws(g, T), T};
+    cvl_pool_run(pool, g->N, conv_bwd_data_part, &j);
+}
+
+// samples [b, e): a partial dW into this thread's slot
+static void conv_bwd_weight_part(void *ctx, int64_t b, int64_t e, int t) {
+    conv_job *j = ctx;
+    const cvl_conv_geom *g = j->g;
+    int Cg = g->C / g->groups, Kg = g->K / g->groups, PQ = g->P * g->Q;
+    int CRS = Cg * g->R * g->S, chunk = conv_chunk(g, j->threads);
+    float *col = j->ws + j->ws_per * (size_t)t, *tmp = col + (size_t)CRS * chunk * PQ;
+    float *dw = t == 0 ? j->out : tmp + (size_t)Kg * chunk * PQ;
+    bool first = true;
+    for (int n0 = (int)b; n0 < (int)e; n0 += chunk) {
+        int n = (int)e - n0 < chunk ? (int)e - n0 : chunk;
+        for (int grp = 0; grp < g->groups; grp++) {
+            im2col(col, j->b, g, n0, n, grp);
+            gather_dout(tmp, j->a, g, n0, n, grp);
             // dW_g (Kg, CRS) (+)= tmp (Kg, n*PQ) x col^T (n*PQ, CRS)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Kg, CRS, n * PQ, 1.0f, tmp, n * PQ, col, n * PQ,
-                        n0 == 0 ? 0.0f : 1.0f, dwg, CRS);
+                        first ? 0.0f : 1.0f, dw + (size_t)grp * Kg * CRS, CRS);
         }
+        first = false;
+    }
+    if (first) memset(dw, 0, (size_t)g->K * CRS * sizeof(float));
+}
+
+void cvl_conv2d_backward_weight(float *dweight, const float *dout, const float *in,
+                                const cvl_conv_geom *g, float *ws, cvl_pool *pool) {
+    int T = cvl_pool_size(pool);
+    if (T > g->N) T = g->N;
+    int threads = cvl_pool_size(pool);
+    conv_job j = {dweight, dout, in, NULL, g, ws, thread_ws(g, threads), threads};
+    cvl_pool_run(pool, g->N, conv_bwd_weight_part, &j);
+    /* Sum the other threads' partials into thread 0's, in thread order. */
+    int Cg = g->C / g->groups, Kg = g->K / g->groups, PQ = g->P * g->Q;
+    size_t nw = (size_t)g->K * Cg * g->R * g->S;
+    for (int t = 1; t < T; t++) {
+        const float *part = ws + j.ws_per * (size_t)t + (size_t)Cg * g->R * g->S * conv_chunk(g, threads) * PQ +
+                            (size_t)Kg * conv_chunk(g, threads) * PQ;
+        for (size_t i = 0; i < nw; i++) dweight[i] += part[i];
     }
 }
 
 /* ------------------------------------------------------------ batch norm */
 
-void cvl_bn_stats_train(float *stats, float *rmean, float *rvar, const float *in, int N, int C,
-                        int HW, double eps, double momentum) {
-    double count = (double)N * HW;
-    for (int c = 0; c < C; c++) {
+typedef struct bn_job {
+    float *out, *aux1, *aux2;
+    const float *in, *dout, *stats, *gamma, *beta;
+    int N, C, HW;
+    double eps, momentum;
+} bn_job;
+
+// channels [b, e): batch statistics and running-statistics update
+static void bn_stats_part(void *ctx, int64_t b, int64_t e, int t) {
+    (void)t;
+    bn_job *j = ctx;
+    double count = (double)j->N * j->HW;
+    for (int c = (int)b; c < (int)e; c++) {
         double sum = 0, sq = 0;
-        for (int n = 0; n < N; n++) {
-            const float *x = in + ((size_t)n * C + c) * HW;
-            for (int i = 0; i < HW; i++) sum += x[i];
+        for (int n = 0; n < j->N; n++) {
+            const float *x = j->in + ((size_t)n * j->C + c) * j->HW;
+            for (int i = 0; i < j->HW; i++) sum += x[i];
         }
         double mean = sum / count;
-        for (int n = 0; n < N; n++) {
-            const float *x = in + ((size_t)n * C + c) * HW;
-            for (int i = 0; i < HW; i++) {
+        for (int n = 0; n < j->N; n++) {
+            const float *x = j->in + ((size_t)n * j->C + c) * j->HW;
+            for (int i = 0; i < j->HW; i++) {
                 double d = x[i] - mean;
                 sq += d * d;
             }
         }
         double var = sq / count;
-        stats[c] = (float)mean;
-        stats[C + c] = (float)(1.0 / sqrt(var + eps));
+        j->out[c] = (float)mean;
+        j->out[j->C + c] = (float)(1.0 / sqrt(var + j->eps));
         double unbiased = count > 1 ? sq / (count - 1) : var;
-        rmean[c] = (float)((1 - momentum) * rmean[c] + momentum * mean);
-        rvar[c] = (float)((1 - momentum) * rvar[c] + momentum * unbiased);
+        j->aux1[c] = (float)((1 - j->momentum) * j->aux1[c] + j->momentum * mean);
+        j->aux2[c] = (float)((1 - j->momentum) * j->aux2[c] + j->momentum * unbiased);
     }
+}
+
+void cvl_bn_stats_train(float *stats, float *rmean, float *rvar, const float *in, int N, int C,
+                        int HW, double eps, double momentum, cvl_pool *pool) {
+    bn_job j = {.out = stats, .aux1 = rmean, .aux2 = rvar, .in = in, .N = N, .C = C, .HW = HW, .eps = eps, .momentum = momentum};
+    cvl_pool_run(pool, C, bn_stats_part, &j);
 }
 
 void cvl_bn_stats_eval(float *stats, const float *rmean, const float *rvar, int C, double eps) {
@@ -196,64 +252,97 @@ void cvl_bn_stats_eval(float *stats, const float *rmean, const float *rvar, int 
     }
 }
 
+// planes [b, e) of (N*C): y = x * a + b per channel
+static void bn_apply_part(void *ctx, int64_t b, int64_t e, int t) {
+    (void)t;
+    bn_job *j = ctx;
+    for (int64_t p = b; p < e; p++) {
+        int c = (int)(p % j->C);
+        float a = j->gamma[c] * j->stats[j->C + c], sh = j->beta[c] - j->stats[c] * a;
+        const float *x = j->in + (size_t)p * j->HW;
+        float *y = j->out + (size_t)p * j->HW;
+        for (int i = 0; i < j->HW; i++) y[i] = x[i] * a + sh;
+    }
+}
+
 void cvl_bn_apply(float *out, const float *in, const float *stats, const float *gamma,
-                  const float *beta, int N, int C, int HW) {
-    for (int n = 0; n < N; n++)
-        for (int c = 0; c < C; c++) {
-            float a = gamma[c] * stats[C + c], b = beta[c] - stats[c] * a;
-            const float *x = in + ((size_t)n * C + c) * HW;
-            float *y = out + ((size_t)n * C + c) * HW;
-            for (int i = 0; i < HW; i++) y[i] = x[i] * a + b;
+                  const float *beta, int N, int C, int HW, cvl_pool *pool) {
+    bn_job j = {.out = out, .in = in, .stats = stats, .gamma = gamma, .beta = beta, .N = N, .C = C, .HW = HW};
+    cvl_pool_run(pool, (int64_t)N * C, bn_apply_part, &j);
+}
+
+// channels [b, e): sums of dy and dy*xhat
+static void bn_sums(const bn_job *j, int c, double *sdy, double *sdyx) {
+    float mean = j->stats[c], rstd = j->stats[j->C + c];
+    double a = 0, b = 0;
+    for (int n = 0; n < j->N; n++) {
+        const float *x = j->in + ((size_t)n * j->C + c) * j->HW, *dy = j->dout + ((size_t)n * j->C + c) * j->HW;
+        for (int i = 0; i < j->HW; i++) {
+            a += dy[i];
+            b += (double)dy[i] * (x[i] - mean) * rstd;
         }
+    }
+    *sdy = a;
+    *sdyx = b;
+}
+
+static void bn_params_part(void *ctx, int64_t b, int64_t e, int t) {
+    (void)t;
+    bn_job *j = ctx;
+    for (int c = (int)b; c < (int)e; c++) {
+        double sdy, sdyx;
+        bn_sums(j, c, &sdy, &sdyx);
+        j->out[c] = (float)sdyx;
+        j->out[j->C + c] = (float)sdy;
+    }
 }
 
 void cvl_bn_backward_params(float *dparams, const float *dout, const float *in,
-                            const float *stats, int N, int C, int HW) {
-    for (int c = 0; c < C; c++) {
-        double dg = 0, db = 0;
-        float mean = stats[c], rstd = stats[C + c];
-        for (int n = 0; n < N; n++) {
-            const float *x = in + ((size_t)n * C + c) * HW, *dy = dout + ((size_t)n * C + c) * HW;
-            for (int i = 0; i < HW; i++) {
-                dg += (double)dy[i] * (x[i] - mean) * rstd;
-                db += dy[i];
-            }
+                            const float *stats, int N, int C, int HW, cvl_pool *pool) {
+    bn_job j = {.out = dparams, .in = in, .dout = dout, .stats = stats, .N = N, .C = C, .HW = HW};
+    cvl_pool_run(pool, C, bn_params_part, &j);
+}
+
+// dx = gamma*rstd * (dy - mean(dy) - xhat * mean(dy*xhat))
+static void bn_bwd_part(void *ctx, int64_t b, int64_t e, int t) {
+    (void)t;
+    bn_job *j = ctx;
+    double count = (double)j->N * j->HW;
+    for (int c = (int)b; c < (int)e; c++) {
+        double sdy, sdyx;
+        bn_sums(j, c, &sdy, &sdyx);
+        float mean = j->stats[c], rstd = j->stats[j->C + c];
+        float k = j->gamma[c] * rstd, mdy = (float)(sdy / count), mdyx = (float)(sdyx / count);
+        for (int n = 0; n < j->N; n++) {
+            const float *x = j->in + ((size_t)n * j->C + c) * j->HW, *dy = j->dout + ((size_t)n * j->C + c) * j->HW;
+            float *dx = j->out + ((size_t)n * j->C + c) * j->HW;
+            for (int i = 0; i < j->HW; i++) dx[i] = k * (dy[i] - mdy - (x[i] - mean) * rstd * mdyx);
         }
-        dparams[c] = (float)dg;
-        dparams[C + c] = (float)db;
     }
 }
 
 void cvl_bn_backward(float *din, const float *dout, const float *in, const float *stats,
-                     const float *gamma, int N, int C, int HW) {
-    double count = (double)N * HW;
-    for (int c = 0; c < C; c++) {
-        double sdy = 0, sdyx = 0;
-        float mean = stats[c], rstd = stats[C + c];
-        for (int n = 0; n < N; n++) {
-            const float *x = in + ((size_t)n * C + c) * HW, *dy = dout + ((size_t)n * C + c) * HW;
-            for (int i = 0; i < HW; i++) {
-                sdy += dy[i];
-                sdyx += (double)dy[i] * (x[i] - mean) * rstd;
-            }
-        }
-        // dx = gamma*rstd * (dy - mean(dy) - xhat * mean(dy*xhat))
-        float k = gamma[c] * rstd, mdy = (float)(sdy / count), mdyx = (float)(sdyx / count);
-        for (int n = 0; n < N; n++) {
-            const float *x = in + ((size_t)n * C + c) * HW, *dy = dout + ((size_t)n * C + c) * HW;
-            float *dx = din + ((size_t)n * C + c) * HW;
-            for (int i = 0; i < HW; i++) dx[i] = k * (dy[i] - mdy - (x[i] - mean) * rstd * mdyx);
-        }
-    }
+                     const float *gamma, int N, int C, int HW, cvl_pool *pool) {
+    bn_job j = {.out = din, .in = in, .dout = dout, .stats = stats, .gamma = gamma, .N = N, .C = C, .HW = HW};
+    cvl_pool_run(pool, C, bn_bwd_part, &j);
 }
 
 /* --------------------------------------------------------------- pooling */
 
-void cvl_pool2d_forward(float *out, const float *in, const cvl_pool_geom *g) {
+typedef struct pool_job {
+    float *out;
+    const float *in, *dout, *y;
+    const cvl_pool_geom *g;
+} pool_job;
+
+static void pool_fwd_part(void *ctx, int64_t b, int64_t e, int t) {
+    (void)t;
+    pool_job *j = ctx;
+    const cvl_pool_geom *g = j->g;
     float inv = 1.0f / (float)(g->k * g->k);
-    for (int nc = 0; nc < g->N * g->C; nc++) {
-        const float *x = in + (size_t)nc * g->H * g->W;
-        float *y = out + (size_t)nc * g->P * g->Q;
+    for (int64_t nc = b; nc < e; nc++) {
+        const float *x = j->in + (size_t)nc * g->H * g->W;
+        float *y = j->out + (size_t)nc * g->P * g->Q;
         for (int p = 0; p < g->P; p++)
             for (int q = 0; q < g->Q; q++) {
                 float acc = g->max ? -FLT_MAX : 0.0f;
@@ -276,14 +365,21 @@ void cvl_pool2d_forward(float *out, const float *in, const cvl_pool_geom *g) {
     }
 }
 
-void cvl_pool2d_backward(float *din, const float *dout, const float *in, const float *out,
-                         const cvl_pool_geom *g) {
-    memset(din, 0, (size_t)g->N * g->C * g->H * g->W * sizeof *din);
+void cvl_pool2d_forward(float *out, const float *in, const cvl_pool_geom *g, cvl_pool *pool) {
+    pool_job j = {.out = out, .in = in, .g = g};
+    cvl_pool_run(pool, (int64_t)g->N * g->C, pool_fwd_part, &j);
+}
+
+static void pool_bwd_part(void *ctx, int64_t b, int64_t e, int t) {
+    (void)t;
+    pool_job *j = ctx;
+    const cvl_pool_geom *g = j->g;
     float inv = 1.0f / (float)(g->k * g->k);
-    for (int nc = 0; nc < g->N * g->C; nc++) {
-        const float *x = in + (size_t)nc * g->H * g->W;
-        const float *y = out + (size_t)nc * g->P * g->Q, *dy = dout + (size_t)nc * g->P * g->Q;
-        float *dx = din + (size_t)nc * g->H * g->W;
+    memset(j->out + (size_t)b * g->H * g->W, 0, (size_t)(e - b) * g->H * g->W * sizeof(float));
+    for (int64_t nc = b; nc < e; nc++) {
+        const float *x = j->in + (size_t)nc * g->H * g->W;
+        const float *y = j->y + (size_t)nc * g->P * g->Q, *dy = j->dout + (size_t)nc * g->P * g->Q;
+        float *dx = j->out + (size_t)nc * g->H * g->W;
         for (int p = 0; p < g->P; p++)
             for (int q = 0; q < g->Q; q++) {
                 float d = dy[p * g->Q + q];
@@ -305,4 +401,10 @@ void cvl_pool2d_backward(float *din, const float *dout, const float *in, const f
                 }
             }
     }
+}
+
+void cvl_pool2d_backward(float *din, const float *dout, const float *in, const float *out,
+                         const cvl_pool_geom *g, cvl_pool *pool) {
+    pool_job j = {.out = din, .in = in, .dout = dout, .y = out, .g = g};
+    cvl_pool_run(pool, (int64_t)g->N * g->C, pool_bwd_part, &j);
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/cpu_pool.h"
+
 typedef struct cvl_conv_geom {
     int N, C, H, W; /* input */
     int K, R, S;    /* weight (K, C/groups, R, S) */
@@ -16,39 +18,39 @@ typedef struct cvl_conv_geom {
     int sh, sw, ph, pw, dh, dw, groups;
 } cvl_conv_geom;
 
-/* Floats of scratch the conv kernels need. */
-size_t cvl_conv2d_workspace(const cvl_conv_geom *g);
+/* Floats of scratch the conv kernels need with `threads` threads. */
+size_t cvl_conv2d_workspace(const cvl_conv_geom *g, int threads);
 // out (N,K,P,Q) = conv(in (N,C,H,W), weight) + bias (K, or NULL)
 void cvl_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
-                        const cvl_conv_geom *g, float *ws);
+                        const cvl_conv_geom *g, float *ws, cvl_pool *pool);
 // din (N,C,H,W) from dout (N,K,P,Q)
 void cvl_conv2d_backward_data(float *din, const float *dout, const float *weight,
-                              const cvl_conv_geom *g, float *ws);
+                              const cvl_conv_geom *g, float *ws, cvl_pool *pool);
 // dweight (K,C/g,R,S) from dout and in
 void cvl_conv2d_backward_weight(float *dweight, const float *dout, const float *in,
-                                const cvl_conv_geom *g, float *ws);
+                                const cvl_conv_geom *g, float *ws, cvl_pool *pool);
 
 // stats (2,C): batch mean and 1/sqrt(var+eps) over (N,HW); updates the
 // running statistics as PyTorch does (unbiased variance, momentum).
 void cvl_bn_stats_train(float *stats, float *rmean, float *rvar, const float *in, int N, int C,
-                        int HW, double eps, double momentum);
+                        int HW, double eps, double momentum, cvl_pool *pool);
 void cvl_bn_stats_eval(float *stats, const float *rmean, const float *rvar, int C, double eps);
 void cvl_bn_apply(float *out, const float *in, const float *stats, const float *gamma,
-                  const float *beta, int N, int C, int HW);
+                  const float *beta, int N, int C, int HW, cvl_pool *pool);
 // din from dout using batch statistics (training-mode backward)
 void cvl_bn_backward(float *din, const float *dout, const float *in, const float *stats,
-                     const float *gamma, int N, int C, int HW);
+                     const float *gamma, int N, int C, int HW, cvl_pool *pool);
 // dparams (2,C): dgamma, dbeta
 void cvl_bn_backward_params(float *dparams, const float *dout, const float *in,
-                            const float *stats, int N, int C, int HW);
+                            const float *stats, int N, int C, int HW, cvl_pool *pool);
 
 typedef struct cvl_pool_geom {
     int N, C, H, W, P, Q, k, stride, pad;
     bool max;
 } cvl_pool_geom;
-void cvl_pool2d_forward(float *out, const float *in, const cvl_pool_geom *g);
+void cvl_pool2d_forward(float *out, const float *in, const cvl_pool_geom *g, cvl_pool *pool);
 // For max pooling `out` is the forward output: the first position equal to it wins.
 void cvl_pool2d_backward(float *din, const float *dout, const float *in, const float *out,
-                         const cvl_pool_geom *g);
+                         const cvl_pool_geom *g, cvl_pool *pool);
 
 #endif
