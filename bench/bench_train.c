@@ -184,6 +184,18 @@ static void profile(cvl_backend *be, const cvl_graph *g, const cvl_step_scalars 
             total += dt;
         }
     double peak = sgemm_peak(threads);
+    if (getenv("CVL_PROFILE_NODES")) {
+        for (int32_t i = 0; i < g->n; i++) {
+            double t0 = now();
+            cvl_backend_run(be, i, i + 1, s, &e);
+            double dt = now() - t0;
+            char sh[64];
+            if (dt > 1e-3)
+                printf("{\"node\": %d, \"op\": \"%s\", \"shape\": \"%s\", \"ms\": %.3f, \"gflops\": %.1f}\n", i,
+                       cvl_opk_name(g->nodes[i]->op), cvl_shape_str(g->nodes[i], sh, sizeof sh), dt * 1e3,
+                       node_flops(g->nodes[i]) / dt / 1e9);
+        }
+    }
     for (int k = 0; k < CVL_OPK_COUNT; k++) {
         if (t_op[k] == 0) continue;
         double gf = f_op[k] / t_op[k] / 1e9;

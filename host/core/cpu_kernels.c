@@ -9,7 +9,13 @@
 
 /* Samples whose im2col columns are built and multiplied together: wider
  * GEMMs for small images, bounded scratch for large ones. */
+/* Output planes at least this large get one GEMM per sample. */
+#define CONV_MIN_PLANE 256
+
 static int conv_chunk(const cvl_conv_geom *g, int threads) {
+    /* One sample per GEMM when its output plane is large enough: the GEMM
+     * then reads and writes NCHW in place (no gather, no scatter). */
+    if (g->P * g->Q >= CONV_MIN_PLANE) return 1;
     size_t per = (size_t)(g->C / g->groups) * g->R * g->S * g->P * g->Q;
     int chunk = (int)(((size_t)2 << 20) / (per ? per : 1)); /* ~8 MB of floats per thread */
     int share = (g->N + threads - 1) / threads;
@@ -113,6 +119,14 @@ static void conv_fwd_part(void *ctx, int64_t b, int64_t e, int t) {
         for (int grp = 0; grp < g->groups; grp++) {
             const float *wg = j->b + (size_t)grp * Kg * CRS;
             im2col(col, j->a, g, n0, n, grp);
+            if (n == 1) {
+                float *y = j->out + ((size_t)n0 * g->K + grp * Kg) * PQ;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Kg, PQ, CRS, 1.0f, wg, CRS, col, PQ, 0.0f, y, PQ);
+                if (j->bias)
+                    for (int k = 0; k < Kg; k++)
+                        for (int q = 0; q < PQ; q++) y[(size_t)k * PQ + q] += j->bias[grp * Kg + k];
+                continue;
+            }
             // tmp (Kg, n*PQ) = W_g (Kg, CRS) x col (CRS, n*PQ)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Kg, n * PQ, CRS, 1.0f, wg, CRS, col, n * PQ, 0.0f,
                         tmp, n * PQ);
@@ -146,9 +160,13 @@ static void conv_bwd_data_part(void *ctx, int64_t b, int64_t e, int t) {
         int n = (int)e - n0 < chunk ? (int)e - n0 : chunk;
         for (int grp = 0; grp < g->groups; grp++) {
             const float *wg = j->b + (size_t)grp * Kg * CRS;
-            gather_dout(tmp, j->a, g, n0, n, grp);
-            // col (CRS, n*PQ) = W_g^T (CRS, Kg) x tmp (Kg, n*PQ)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CRS, n * PQ, Kg, 1.0f, wg, CRS, tmp, n * PQ, 0.0f,
+            const float *dy = j->a + ((size_t)n0 * g->K + grp * Kg) * PQ;
+            if (n > 1) {
+                gather_dout(tmp, j->a, g, n0, n, grp);
+                dy = tmp;
+            }
+            // col (CRS, n*PQ) = W_g^T (CRS, Kg) x dy (Kg, n*PQ)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CRS, n * PQ, Kg, 1.0f, wg, CRS, dy, n * PQ, 0.0f,
                         col, n * PQ);
             col2im(j->out, col, g, n0, n, grp);
         }
@@ -175,9 +193,13 @@ static void conv_bwd_weight_part(void *ctx, int64_t b, int64_t e, int t) {
         int n = (int)e - n0 < chunk ? (int)e - n0 : chunk;
         for (int grp = 0; grp < g->groups; grp++) {
             im2col(col, j->b, g, n0, n, grp);
-            gather_dout(tmp, j->a, g, n0, n, grp);
-            // dW_g (Kg, CRS) (+)= tmp (Kg, n*PQ) x col^T (n*PQ, CRS)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Kg, CRS, n * PQ, 1.0f, tmp, n * PQ, col, n * PQ,
+            const float *dy = j->a + ((size_t)n0 * g->K + grp * Kg) * PQ;
+            if (n > 1) {
+                gather_dout(tmp, j->a, g, n0, n, grp);
+                dy = tmp;
+            }
+            // dW_g (Kg, CRS) (+)= dy (Kg, n*PQ) x col^T (n*PQ, CRS)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Kg, CRS, n * PQ, 1.0f, dy, n * PQ, col, n * PQ,
                         first ? 0.0f : 1.0f, dw + (size_t)grp * Kg * CRS, CRS);
         }
         first = false;
