@@ -14,9 +14,9 @@ status=0
 run_suite() { # build_dir, meson setup args...
   local dir=$1; shift
   if [ -d "$dir" ]; then
-    meson setup --reconfigure "$dir" "$@" >/dev/null || return 1
+    meson setup --reconfigure "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
   else
-    meson setup "$dir" "$@" >/dev/null || return 1
+    meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
   fi
   meson compile -C "$dir" || return 1
   meson test -C "$dir" --print-errorlogs --num-processes "$(nproc)" >"$dir/test-output.txt" 2>&1
