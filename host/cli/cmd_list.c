@@ -37,7 +37,7 @@ static void component_text(const cvl_component *c, FILE *out) {
         const cvl_param_desc *p = c->params[i];
         char def[256] = "(required)";
         if (c->has_default[i]) cvl_value_format(&c->defaults[i], def, sizeof def);
-        char lhs[160];
+        char lhs[512];
         snprintf(lhs, sizeof lhs, "%s: %s = %s", p->name, cvl_param_type_name(p->type), def);
         fprintf(out, "             %-34s %s\n", lhs, p->help ? p->help : "");
     }
