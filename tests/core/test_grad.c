@@ -60,7 +60,7 @@ static void gradcheck(const char *name, int n_leaves, const leaf_spec *specs, bo
     cvl_graph *g = cvl_graph_new(1);
     cvl_tensor *x[8];
     for (int i = 0; i < n_leaves; i++) {
-        char nm[8];
+        char nm[16];
         snprintf(nm, sizeof nm, "x%d", i);
         x[i] = cvl_param(g, nm, specs[i].ndim, specs[i].shape, CVL_INIT_ZEROS, 0);
     }
