@@ -13,7 +13,8 @@
 #include "harness.h"
 
 #if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/allocator_interface.h>
+/* From the sanitizer runtime (its header is not in every toolchain). */
+size_t __sanitizer_get_current_allocated_bytes(void);
 static size_t heap_in_use(void) { return __sanitizer_get_current_allocated_bytes(); }
 #else
 #include <malloc.h>
