@@ -21,5 +21,8 @@ cvl_registry *cvl_cli_registry(cvl_cli *cli);
 typedef int (*cvl_cmd_fn)(cvl_cli *cli, int argc, char **argv);
 
 int cvl_cmd_list(cvl_cli *cli, int argc, char **argv);
+int cvl_cmd_train(cvl_cli *cli, int argc, char **argv);
+int cvl_cmd_config_docs(cvl_cli *cli, int argc, char **argv);
+int cvl_cmd_devices(cvl_cli *cli, int argc, char **argv);
 
 #endif

@@ -17,9 +17,14 @@ typedef struct command {
 
 /* One line per command; keep the table sorted by name. */
 static const command commands[] = {
+    {"--devices", cvl_cmd_devices, "--devices [--json] [--select SPEC]  the CPU and Vulkan devices; what --device SPEC picks"},
     {"--list", cvl_cmd_list,
      "--list [KIND] [--json]   installed components (KIND: encoder, aggregator, head,\n"
      "                           loss, optimizer) with their parameters"},
+    {"config-docs", cvl_cmd_config_docs, "config-docs              every config key with its type and default (markdown)"},
+    {"train", cvl_cmd_train,
+     "train CONFIG [--set k=v]... [--threads N] [--run-dir DIR] [--quiet]\n"
+     "                           train a model; the run goes to a new run directory"},
 };
 
 static void usage(FILE *out) {

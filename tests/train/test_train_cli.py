@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""`cvl-host train`: config errors (each message checked), hostile dataset
+files, and a short real training run on Fashion-MNIST whose loss falls.
+Speaks TAP. usage: test_train_cli.py CVL_HOST"""
+import gzip
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+HOST = sys.argv[1]
+FMNIST = "/usr/share/datasets/fashion-mnist"
+n = failed = 0
+
+
+def check(cond, what, detail=""):
+    global n, failed
+    n += 1
+    if not cond:
+        failed += 1
+        for line in str(detail).splitlines()[-15:]:
+            print(f"# {line}")
+    print(f"{'' if cond else 'not '}ok {n} - {what}")
+
+
+def train(cfg, *extra, name="cfg.json", timeout=600):
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        f.write(cfg if isinstance(cfg, str) else json.dumps(cfg))
+    p = subprocess.run([HOST, "train", path, "--quiet", "--run-dir", os.path.join(tmp, "run"), *extra],
+                       capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr.strip()
+
+
+def expect_error(cfg, fragment, what, *extra):
+    rc, out, err = train(cfg, *extra)
+    lines = err.splitlines()
+    check(rc == 1 and len(lines) == 1 and fragment in err, what, f"rc={rc}\n{err}")
+
+
+tmp = tempfile.mkdtemp(prefix="cvl-train-")
+try:
+    cfg = os.path.join(tmp, "cfg.json")
+    expect_error({"lrr": 0.1}, f"{cfg}: lrr is not a known key (did you mean 'lr'?)", "unknown key, closest suggested")
+    expect_error({"dataset": {"rot": "/x"}}, f"{cfg}: dataset.rot is not a known key (did you mean 'root'?)",
+                 "unknown nested key")
+    expect_error({"epochs": "two"}, f"{cfg}: epochs must be an integer, got a string", "wrong type")
+    expect_error({"epochs": 0}, f"{cfg}: epochs must be in [1, 1e+06], got 0", "out of range")
+    expect_error({"lr_schedule": {"name": "cosin"}},
+                 f"{cfg}: lr_schedule.name must be one of constant|step|cosine|one_cycle, got 'cosin'", "bad choice")
+    expect_error({"dataset": 3}, f"{cfg}: dataset must be an object, got an integer", "section of the wrong type")
+    expect_error({"image_backbone": "resnet19s"}, "no encoder named 'resnet19s' (did you mean 'resnet18s'?)",
+                 "unknown component, closest suggested")
+    expect_error({"image_backbone": 7}, f"{cfg}: image_backbone must be a component name or {{\"name\": ..., params}}, got an integer",
+                 "component of the wrong type")
+    expect_error({}, "encoder 'cnn' has no parameter 'widht' (did you mean 'width'?)",
+                 "--set into a component's parameters is checked by the component", "--set", "image_backbone.widht=3")
+    expect_error({}, "encoder 'cnn': parameter 'width': expected int, got a number", "a component parameter of the wrong type",
+                 "--set", "image_backbone.width=1.5")
+    expect_error({}, "--set lr: expected key=value", "--set without a value", "--set", "lr")
+    expect_error('{"lr": 0.1,,}', f"{cfg}:1:", "malformed JSON names line and column")
+    expect_error({}, "/nonexistent: dataset root does not exist", "missing dataset root", "--set", "dataset.root=/nonexistent")
+    expect_error({}, "input_shape [1, 32, 32] does not match the dataset's 1x28x28 images padded by 0",
+                 "input shape against the data", "--set", "input_shape=[1,32,32]")
+    expect_error({}, "normalize.mean and normalize.std need 1 or 1 values", "normalisation of the wrong length",
+                 "--set", "normalize.mean=[0.1,0.2]")
+    rc, out, err = subprocess.run([HOST, "train", os.path.join(tmp, "missing.json")], capture_output=True, text=True).returncode, "", ""
+    check(rc == 1, "a missing config file fails")
+
+    # Hostile dataset files: a copy of Fashion-MNIST's test files, broken one way at a time.
+    root = os.path.join(tmp, "data")
+    os.mkdir(root)
+    with gzip.open(os.path.join(FMNIST, "t10k-images-idx3-ubyte.gz")) as f:
+        images = f.read()
+    with gzip.open(os.path.join(FMNIST, "t10k-labels-idx1-ubyte.gz")) as f:
+        labels = f.read()
+
+    def put(name, data, gz=True):
+        for ext in ("", ".gz"):
+            p = os.path.join(root, name + ext)
+            if os.path.exists(p):
+                os.remove(p)
+        if gz:
+            with gzip.open(os.path.join(root, name + ".gz"), "wb") as f:
+                f.write(data)
+        else:
+            with open(os.path.join(root, name), "wb") as f:
+                f.write(data)
+
+    def reset():
+        put("train-images-idx3-ubyte", images, gz=False)  # raw files work too
+        put("train-labels-idx1-ubyte", labels)
+        put("t10k-images-idx3-ubyte", images)
+        put("t10k-labels-idx1-ubyte", labels)
+
+    base = {"dataset": {"root": root}, "image_backbone": "mlp", "head": {"name": "classification", "layer_name": "fc3"},
+            "train_steps_per_epoch": 2}
+    reset()
+    rc, out, err = train(base)
+    check(rc == 0, "the intact copy trains (raw train images, gzipped labels)", err)
+    img = os.path.join(root, "train-images-idx3-ubyte")
+    put("train-images-idx3-ubyte", images[:-100], gz=False)
+    expect_error(base, f"{img}: dimensions say 7840000 bytes of data, the file has 7839900", "truncated IDX")
+    put("train-images-idx3-ubyte", b"\x00\x00\x08\x01" + images[4:], gz=False)
+    expect_error(base, f"{img}: wrong magic number 0x00000801 (want 0x00000803", "wrong magic")
+    reset()
+    lab = os.path.join(root, "train-labels-idx1-ubyte.gz")
+    bad = bytearray(labels)
+    bad[8 + 17] = 12
+    put("train-labels-idx1-ubyte", bytes(bad))
+    expect_error(base, f"{lab}: record 17: label 12 out of range [0, 10)", "label out of range")
+    reset()
+    with open(os.path.join(root, "train-labels-idx1-ubyte.gz"), "rb") as f:
+        gzdata = f.read()
+    with open(os.path.join(root, "train-labels-idx1-ubyte.gz"), "wb") as f:
+        f.write(gzdata[: len(gzdata) // 2])
+    rc, out, err = train(base)
+    check(rc == 1 and len(err.splitlines()) == 1 and lab in err and ("gzip" in err or "dimensions say" in err),
+          "truncated gzip", err)
+    put("train-labels-idx1-ubyte", struct.pack(">II", 2049, 5) + bytes([1, 2, 3, 4, 5]))
+    expect_error(base, f"{lab}: 5 labels for 10000 images", "label count disagrees with the images")
+
+    # A short real training run: the loss falls, the run directory is complete.
+    rc, out, err = train({"image_backbone": "mlp", "head": {"name": "classification", "layer_name": "fc3"},
+                          "train_steps_per_epoch": 60, "log_every": 10, "seed": 1})
+    check(rc == 0 and "test accuracy" in out, "mlp trains 60 steps on Fashion-MNIST", err)
+    run = os.path.join(tmp, "run")
+    lines = [json.loads(l) for l in open(os.path.join(run, "metrics.jsonl"))]
+    steps = [l for l in lines if "split" not in l]
+    check(all({"step", "epoch", "loss"} <= set(l) for l in lines), "every metrics line has step, epoch and loss")
+    check(steps[-1]["loss"] < 0.6 * steps[0]["loss"], f"the loss falls: {steps[0]['loss']:.3f} -> {steps[-1]['loss']:.3f}")
+    test = [l for l in lines if l.get("split") == "test"]
+    check(test and test[-1]["accuracy"] > 0.70, f"test accuracy after 60 steps > 0.70 ({test[-1]['accuracy'] if test else None})")
+    resolved = json.load(open(os.path.join(run, "config.json")))
+    check(resolved["lr"] == 0.05 and resolved["dataset"]["root"] == FMNIST and resolved["image_backbone"] == "mlp",
+          "config.json holds the resolved config, defaults included")
+finally:
+    shutil.rmtree(tmp)
+
+print(f"1..{n}")
+sys.exit(1 if failed else 0)
