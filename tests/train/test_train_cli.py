@@ -12,6 +12,7 @@ import sys
 import tempfile
 
 HOST = sys.argv[1]
+SOURCE = sys.argv[2] if len(sys.argv) > 2 else None
 FMNIST = "/usr/share/datasets/fashion-mnist"
 n = failed = 0
 
@@ -137,6 +138,11 @@ try:
     resolved = json.load(open(os.path.join(run, "config.json")))
     check(resolved["lr"] == 0.05 and resolved["dataset"]["root"] == FMNIST and resolved["image_backbone"] == "mlp",
           "config.json holds the resolved config, defaults included")
+    if SOURCE:
+        table = subprocess.run([HOST, "config-docs"], capture_output=True, text=True).stdout
+        with open(os.path.join(SOURCE, "docs", "config.md")) as f:
+            doc = f.read()
+        check(table.strip() in doc, "docs/config.md carries the table `cvl-host config-docs` prints (regenerate it)")
 finally:
     shutil.rmtree(tmp)
 
