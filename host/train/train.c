@@ -30,7 +30,8 @@ double cvl_lr_at(const cvl_config *cfg, int64_t step, int64_t total) {
     const char *name = cvl_config_string(cfg, "lr_schedule.name");
     int64_t warm = cvl_config_int(cfg, "lr_schedule.warmup_steps");
     if (warm > 0 && step <= warm) return lr * (double)step / (double)warm;
-    int64_t t = step - warm, span = total - warm > 1 ? total - warm : 1;
+    /* the last step reaches the end of the curve: span = steps after warm-up - 1 */
+    int64_t t = step - warm, span = total - warm - 1 > 1 ? total - warm - 1 : 1;
     if (strcmp(name, "step") == 0)
         return lr * pow(cvl_config_float(cfg, "lr_schedule.gamma"), (double)((t - 1) / cvl_config_int(cfg, "lr_schedule.step_size")));
     if (strcmp(name, "cosine") == 0) {
