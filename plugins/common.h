@@ -4,6 +4,7 @@
 #define CVL_PLUGINS_COMMON_H
 
 #include <cvl/plugin.h>
+#include <stdio.h>
 #include <string.h>
 
 /* BatchNorm2d defaults, as torch.nn. */
@@ -73,6 +74,26 @@ static inline void push_index(const cvl_host *h, cvl_ctx *ctx, int i) {
     for (int k = 0; k < n; k++) s[k] = tmp[n - 1 - k];
     s[n] = '\0';
     h->push_scope(ctx, s);
+}
+
+/* Linear + activation (+ dropout) per width, layers named
+ * <prefix><1-based index><suffix> ("fc1", "fc_hidden2", "dense1"). Widths
+ * must be >= 1 (checked: NULL after host->fail otherwise). */
+static inline cvl_tensor *dense_stack(const cvl_host *h, cvl_ctx *ctx, cvl_tensor *x,
+                                      const cvl_int_list *widths, const char *prefix,
+                                      const char *suffix, cvl_op act, double dropout) {
+    for (size_t i = 0; i < widths->len && x != NULL; i++) {
+        if (widths->data[i] < 1) {
+            h->fail(ctx, CVL_ERR_INVALID, "layer width %zu must be >= 1, got %lld", i + 1,
+                    (long long)widths->data[i]);
+            return NULL;
+        }
+        char name[192];
+        snprintf(name, sizeof name, "%.80s%zu%.80s", prefix, i + 1, suffix);
+        x = h->unary(ctx, act, h->linear(ctx, name, x, widths->data[i], true));
+        if (dropout > 0) x = h->dropout(ctx, x, dropout);
+    }
+    return x;
 }
 
 /* Ends a constructor: hands on `out`, or reports that a builder failed

@@ -157,7 +157,7 @@ cvl_status cvl_value_parse(cvl_value *out, cvl_param_type type, const char *text
     }
 }
 
-static const char *json_type_name(const json_t *j) {
+const char *cvl_json_kind(const json_t *j) {
     switch (json_typeof(j)) {
     case JSON_OBJECT: return "an object";
     case JSON_ARRAY: return "an array";
@@ -173,7 +173,7 @@ static const char *json_type_name(const json_t *j) {
 
 static cvl_status type_mismatch(const json_t *j, cvl_param_type type, cvl_err *e) {
     return cvl_err_set(e, CVL_ERR_INVALID, "expected %s, got %s", cvl_param_type_name(type),
-                       json_type_name(j));
+                       cvl_json_kind(j));
 }
 
 cvl_status cvl_value_from_json(cvl_value *out, cvl_param_type type, const json_t *j, cvl_err *e) {
@@ -210,7 +210,7 @@ cvl_status cvl_value_from_json(cvl_value *out, cvl_param_type type, const json_t
             if (!json_is_integer(x)) {
                 cvl_value_free(out);
                 return cvl_err_set(e, CVL_ERR_INVALID, "expected int list, element %zu is %s", i,
-                                   json_type_name(x));
+                                   cvl_json_kind(x));
             }
             out->u.list.data[i] = (int64_t)json_integer_value(x);
         }
@@ -227,7 +227,7 @@ cvl_status cvl_value_from_json(cvl_value *out, cvl_param_type type, const json_t
             if (!json_is_number(x)) {
                 cvl_value_free(out);
                 return cvl_err_set(e, CVL_ERR_INVALID, "expected float list, element %zu is %s", i,
-                                   json_type_name(x));
+                                   cvl_json_kind(x));
             }
             out->u.flist.data[i] = json_number_value(x);
         }

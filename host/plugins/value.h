@@ -25,6 +25,9 @@ typedef struct cvl_value {
     } u;
 } cvl_value;
 
+/* "an object", "a string", "an integer", ... for messages. */
+const char *cvl_json_kind(const json_t *j);
+
 /* "int", "float", ... or NULL for a type this host does not know. */
 const char *cvl_param_type_name(cvl_param_type type);
 

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "plugins/value.h"
 #include "util/strutil.h"
 
 typedef enum ktype { K_INT, K_FLOAT, K_BOOL, K_STRING, K_ENUM, K_INT_LIST, K_FLOAT_LIST, K_COMPONENT } ktype;
@@ -95,19 +96,6 @@ static size_t children(const char *section, const char **out, size_t cap) {
     return count;
 }
 
-static const char *json_kind(const json_t *j) {
-    switch (json_typeof(j)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "a list";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a bool";
-    default: return "null";
-    }
-}
-
 static cvl_status check_value(const cvl_config *cfg, const key *k, const json_t *v, cvl_err *e) {
     const char *src = cfg->source;
     bool ok = true;
@@ -129,10 +117,10 @@ static cvl_status check_value(const cvl_config *cfg, const key *k, const json_t 
         ok = json_is_string(v) || (json_is_object(v) && json_is_string(json_object_get(v, "name")));
         if (!ok)
             return cvl_err_set(e, CVL_ERR_INVALID, "%s: %s must be a component name or {\"name\": ..., params}, got %s",
-                               src, k->path, json_kind(v));
+                               src, k->path, cvl_json_kind(v));
         return CVL_OK;
     }
-    if (!ok) return cvl_err_set(e, CVL_ERR_INVALID, "%s: %s must be %s, got %s", src, k->path, type_name(k->type), json_kind(v));
+    if (!ok) return cvl_err_set(e, CVL_ERR_INVALID, "%s: %s must be %s, got %s", src, k->path, type_name(k->type), cvl_json_kind(v));
     if (k->type == K_INT || k->type == K_FLOAT) {
         double x = json_number_value(v);
         if (!(x >= k->min && x <= k->max))
@@ -175,7 +163,7 @@ static cvl_status check_section(const cvl_config *cfg, const json_t *obj, const 
             if (st) return st;
         } else if (is_section(path)) {
             if (!json_is_object(v))
-                return cvl_err_set(e, CVL_ERR_INVALID, "%s: %s must be an object, got %s", cfg->source, path, json_kind(v));
+                return cvl_err_set(e, CVL_ERR_INVALID, "%s: %s must be an object, got %s", cfg->source, path, cvl_json_kind(v));
             cvl_status st = check_section(cfg, v, path, e);
             if (st) return st;
         } else {

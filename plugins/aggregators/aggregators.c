@@ -22,17 +22,6 @@ static cvl_status count_inputs(const cvl_host *h, cvl_ctx *ctx, uint32_t *n) {
     return CVL_OK;
 }
 
-/* Linear + ReLU per width, named <prefix>1, <prefix>2, ... */
-static cvl_tensor *dense_stack(const cvl_host *h, cvl_ctx *ctx, cvl_tensor *x,
-                               const cvl_int_list *widths, const char *prefix) {
-    for (size_t i = 0; i < widths->len && x != NULL; i++) {
-        char name[32];
-        snprintf(name, sizeof name, "%s%zu", prefix, i + 1);
-        x = h->unary(ctx, CVL_OP_RELU, h->linear(ctx, name, x, widths->data[i], true));
-    }
-    return x;
-}
-
 static cvl_status concat_build(const cvl_host *h, cvl_ctx *ctx, const cvl_int_list *dense) {
     uint32_t n;
     if (count_inputs(h, ctx, &n) != CVL_OK) return CVL_ERR_INVALID;
@@ -68,7 +57,7 @@ static cvl_status concat_build(const cvl_host *h, cvl_ctx *ctx, const cvl_int_li
     cvl_tensor *x = n == 1 ? xs[0] : h->concat(ctx, n, xs, 1);
     if (dense->len > 0) {
         if (x != NULL && h->ndim(x) == 4) x = h->flatten(ctx, x);
-        x = dense_stack(h, ctx, x, dense, "dense");
+        x = dense_stack(h, ctx, x, dense, "dense", "", CVL_OP_RELU, 0);
     }
     return finish(h, ctx, x);
 }

@@ -1,8 +1,6 @@
 /* mlp -- a multilayer perceptron encoder: flatten, then Linear + ReLU per
  * hidden width. With hidden [512, 256] and a classification head named fc3
  * it is ../shared/bench/torch_ref.py's MLP layer for layer (fc1, fc2, fc3). */
-#include <stdio.h>
-
 #include "common.h"
 
 static cvl_status mlp_build(const cvl_host *h, cvl_ctx *ctx, const cvl_int_list *hidden,
@@ -13,15 +11,8 @@ static cvl_status mlp_build(const cvl_host *h, cvl_ctx *ctx, const cvl_int_list 
         return h->fail(ctx, CVL_ERR_INVALID, "dropout must be in [0, 1), got %g", dropout);
     cvl_tensor *x = h->input(ctx, 0);
     if (h->ndim(x) > 2) x = h->flatten(ctx, x); // (N, C*H*W)
-    for (size_t i = 0; i < hidden->len; i++) {
-        if (hidden->data[i] < 1)
-            return h->fail(ctx, CVL_ERR_INVALID, "hidden[%zu] must be >= 1, got %lld", i,
-                           (long long)hidden->data[i]);
-        char name[64];
-        snprintf(name, sizeof name, "%s%zu", prefix, i + 1);
-        x = h->unary(ctx, CVL_OP_RELU, h->linear(ctx, name, x, hidden->data[i], true));
-        if (dropout > 0) x = h->dropout(ctx, x, dropout);
-    }
+    x = dense_stack(h, ctx, x, hidden, prefix, "", CVL_OP_RELU, dropout);
+    if (x == NULL) return CVL_ERR_INVALID;
     return finish(h, ctx, x);
 }
 

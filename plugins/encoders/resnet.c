@@ -36,15 +36,12 @@ static cvl_tensor *bn(const cvl_host *h, cvl_ctx *ctx, const char *name, cvl_ten
     return h->batch_norm(ctx, name, x, BN_EPS, BN_MOMENTUM);
 }
 
-// x is (N,Cin,H,W) -> (N,out,H/stride,W/stride)
-static cvl_tensor *basic_block(const cvl_host *h, cvl_ctx *ctx, cvl_tensor *x, int64_t out,
-                               int32_t stride, bool tv) {
-    if (x == NULL) return NULL;
-    bool down = stride != 1 || h->dim(x, 1) != out;
-    cvl_tensor *y = h->unary(ctx, CVL_OP_RELU, bn(h, ctx, "bn1", conv(h, ctx, "conv1", x, out, 3, stride, 1, tv)));
-    y = bn(h, ctx, "bn2", conv(h, ctx, "conv2", y, out, 3, 1, 1, tv));
+/* relu(y + shortcut(x)): the identity, or a 1x1 conv + BN named
+ * downsample.0 / downsample.1 when the shape changes. */
+static cvl_tensor *residual_out(const cvl_host *h, cvl_ctx *ctx, cvl_tensor *x, cvl_tensor *y, int64_t out,
+                                int32_t stride, bool tv) {
     cvl_tensor *sc = x;
-    if (down) {
+    if (stride != 1 || h->dim(x, 1) != out) {
         h->push_scope(ctx, "downsample");
         sc = bn(h, ctx, "1", conv(h, ctx, "0", x, out, 1, stride, 0, tv));
         h->pop_scope(ctx);
@@ -52,22 +49,24 @@ static cvl_tensor *basic_block(const cvl_host *h, cvl_ctx *ctx, cvl_tensor *x, i
     return h->unary(ctx, CVL_OP_RELU, h->binary(ctx, CVL_OP_ADD, y, sc));
 }
 
+// x is (N,Cin,H,W) -> (N,out,H/stride,W/stride)
+static cvl_tensor *basic_block(const cvl_host *h, cvl_ctx *ctx, cvl_tensor *x, int64_t out,
+                               int32_t stride, bool tv) {
+    if (x == NULL) return NULL;
+    cvl_tensor *y = h->unary(ctx, CVL_OP_RELU, bn(h, ctx, "bn1", conv(h, ctx, "conv1", x, out, 3, stride, 1, tv)));
+    y = bn(h, ctx, "bn2", conv(h, ctx, "conv2", y, out, 3, 1, 1, tv));
+    return residual_out(h, ctx, x, y, out, stride, tv);
+}
+
 // x is (N,Cin,H,W) -> (N,4*planes,H/stride,W/stride)
 static cvl_tensor *bottleneck_block(const cvl_host *h, cvl_ctx *ctx, cvl_tensor *x, int64_t planes,
                                     int32_t stride, bool tv) {
     if (x == NULL) return NULL;
     int64_t out = 4 * planes;
-    bool down = stride != 1 || h->dim(x, 1) != out;
     cvl_tensor *y = h->unary(ctx, CVL_OP_RELU, bn(h, ctx, "bn1", conv(h, ctx, "conv1", x, planes, 1, 1, 0, tv)));
     y = h->unary(ctx, CVL_OP_RELU, bn(h, ctx, "bn2", conv(h, ctx, "conv2", y, planes, 3, stride, 1, tv)));
     y = bn(h, ctx, "bn3", conv(h, ctx, "conv3", y, out, 1, 1, 0, tv));
-    cvl_tensor *sc = x;
-    if (down) {
-        h->push_scope(ctx, "downsample");
-        sc = bn(h, ctx, "1", conv(h, ctx, "0", x, out, 1, stride, 0, tv));
-        h->pop_scope(ctx);
-    }
-    return h->unary(ctx, CVL_OP_RELU, h->binary(ctx, CVL_OP_ADD, y, sc));
+    return residual_out(h, ctx, x, y, out, stride, tv);
 }
 
 static cvl_status resnet_build(const cvl_host *h, cvl_ctx *ctx, const resnet_spec *spec,

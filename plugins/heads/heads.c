@@ -32,15 +32,10 @@ static cvl_status head_build(const cvl_host *h, cvl_ctx *ctx, const cvl_int_list
     if (outputs < 1) return h->fail(ctx, CVL_ERR_INVALID, "its target has no size (%lld)", (long long)outputs);
     cvl_tensor *x = h->input(ctx, 0);
     if (x != NULL && h->ndim(x) > 2) x = h->flatten(ctx, x); // (N, F)
-    for (size_t i = 0; i < hidden->len; i++) {
-        if (hidden->data[i] < 1)
-            return h->fail(ctx, CVL_ERR_INVALID, "hidden[%zu] must be >= 1, got %lld", i,
-                           (long long)hidden->data[i]);
-        char name[96];
-        snprintf(name, sizeof name, "%s_hidden%zu", layer_name, i + 1);
-        x = h->unary(ctx, op, h->linear(ctx, name, x, hidden->data[i], true));
-        if (dropout > 0) x = h->dropout(ctx, x, dropout);
-    }
+    char prefix[96];
+    snprintf(prefix, sizeof prefix, "%s_hidden", layer_name);
+    x = dense_stack(h, ctx, x, hidden, prefix, "", op, dropout);
+    if (x == NULL) return CVL_ERR_INVALID;
     if (hidden->len == 0 && dropout > 0) x = h->dropout(ctx, x, dropout);
     return finish(h, ctx, h->linear(ctx, layer_name, x, outputs, true)); // (N, outputs)
 }
