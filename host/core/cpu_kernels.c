@@ -357,10 +357,37 @@ typedef struct pool_job {
     const cvl_pool_geom *g;
 } pool_job;
 
+/* The common case: 2x2 windows, stride 2, no padding. */
+static bool pool_2x2(const cvl_pool_geom *g) {
+    return g->k == 2 && g->stride == 2 && g->pad == 0 && g->P == g->H / 2 && g->Q == g->W / 2;
+}
+
 static void pool_fwd_part(void *ctx, int64_t b, int64_t e, int t) {
     (void)t;
     pool_job *j = ctx;
     const cvl_pool_geom *g = j->g;
+    if (pool_2x2(g)) {
+        for (int64_t nc = b; nc < e; nc++) {
+            const float *x = j->in + (size_t)nc * g->H * g->W;
+            float *y = j->out + (size_t)nc * g->P * g->Q;
+            for (int p = 0; p < g->P; p++) {
+                const float *r0 = x + 2 * p * g->W, *r1 = r0 + g->W;
+                for (int q = 0; q < g->Q; q++) {
+                    float a = r0[2 * q], c = r0[2 * q + 1], d = r1[2 * q], f = r1[2 * q + 1];
+                    if (g->max) {
+                        float m = a;
+                        if (c > m || isnan(c)) m = c;
+                        if (d > m || isnan(d)) m = d;
+                        if (f > m || isnan(f)) m = f;
+                        y[p * g->Q + q] = isnan(a) ? a : m;
+                    } else {
+                        y[p * g->Q + q] = (a + c + d + f) * 0.25f;
+                    }
+                }
+            }
+        }
+        return;
+    }
     float inv = 1.0f / (float)(g->k * g->k);
     for (int64_t nc = b; nc < e; nc++) {
         const float *x = j->in + (size_t)nc * g->H * g->W;
