@@ -424,7 +424,31 @@ static void pool_bwd_part(void *ctx, int64_t b, int64_t e, int t) {
     pool_job *j = ctx;
     const cvl_pool_geom *g = j->g;
     float inv = 1.0f / (float)(g->k * g->k);
-    memset(j->out + (size_t)b * g->H * g->W, 0, (size_t)(e - b) * g->H * g->W * sizeof(float));
+    /* 2x2 windows tile an even plane exactly: every input gets written below. */
+    if (!(pool_2x2(g) && g->H % 2 == 0 && g->W % 2 == 0))
+        memset(j->out + (size_t)b * g->H * g->W, 0, (size_t)(e - b) * g->H * g->W * sizeof(float));
+    if (pool_2x2(g)) {
+        for (int64_t nc = b; nc < e; nc++) {
+            const float *x = j->in + (size_t)nc * g->H * g->W;
+            const float *y = j->y + (size_t)nc * g->P * g->Q, *dy = j->dout + (size_t)nc * g->P * g->Q;
+            float *dx = j->out + (size_t)nc * g->H * g->W;
+            for (int p = 0; p < g->P; p++)
+                for (int q = 0; q < g->Q; q++) {
+                    size_t o = (size_t)(2 * p) * g->W + 2 * q;
+                    float d = dy[p * g->Q + q];
+                    if (!g->max) {
+                        dx[o] = dx[o + 1] = dx[o + g->W] = dx[o + g->W + 1] = d * 0.25f;
+                        continue;
+                    }
+                    /* the first position holding the maximum, in window order */
+                    float m = y[p * g->Q + q];
+                    size_t at = x[o] == m ? o : x[o + 1] == m ? o + 1 : x[o + g->W] == m ? o + g->W : o + g->W + 1;
+                    dx[o] = dx[o + 1] = dx[o + g->W] = dx[o + g->W + 1] = 0.0f;
+                    dx[at] = d;
+                }
+        }
+        return;
+    }
     for (int64_t nc = b; nc < e; nc++) {
         const float *x = j->in + (size_t)nc * g->H * g->W;
         const float *y = j->y + (size_t)nc * g->P * g->Q, *dy = j->dout + (size_t)nc * g->P * g->Q;
