@@ -35,6 +35,15 @@ static size_t thread_ws(const cvl_conv_geom *g, int threads) {
 
 size_t cvl_conv2d_workspace(const cvl_conv_geom *g, int threads) { return thread_ws(g, threads) * (size_t)threads; }
 
+/* The output columns q whose input column q*sw - pw + off lies in [0, W). */
+static void valid_cols(const cvl_conv_geom *g, int off, int *q0, int *q1) {
+    int lo = 0, hi = g->Q;
+    while (lo < hi && lo * g->sw - g->pw + off < 0) lo++;
+    while (hi > lo && (hi - 1) * g->sw - g->pw + off >= g->W) hi--;
+    *q0 = lo;
+    *q1 = hi;
+}
+
 // col (Cg*R*S, n*P*Q) for samples [n0, n0+n) of group grp; column index = i*PQ + p*Q + q
 static void im2col(float *col, const float *in, const cvl_conv_geom *g, int n0, int n, int grp) {
     int Cg = g->C / g->groups, PQ = g->P * g->Q;
@@ -43,6 +52,8 @@ static void im2col(float *col, const float *in, const cvl_conv_geom *g, int n0, 
         for (int r = 0; r < g->R; r++)
             for (int s = 0; s < g->S; s++) {
                 float *row = col + ((size_t)(c * g->R + r) * g->S + s) * ld;
+                int off = s * g->dw, q0, q1;
+                valid_cols(g, off, &q0, &q1);
                 for (int i = 0; i < n; i++) {
                     const float *x = in + ((size_t)(n0 + i) * g->C + grp * Cg + c) * g->H * g->W;
                     float *dst = row + (size_t)i * PQ;
@@ -53,11 +64,14 @@ static void im2col(float *col, const float *in, const cvl_conv_geom *g, int n0, 
                             memset(d, 0, (size_t)g->Q * sizeof *d);
                             continue;
                         }
-                        const float *xr = x + (size_t)h * g->W;
-                        for (int q = 0; q < g->Q; q++) {
-                            int w = q * g->sw - g->pw + s * g->dw;
-                            d[q] = (w >= 0 && w < g->W) ? xr[w] : 0.0f;
+                        const float *xr = x + (size_t)h * g->W - g->pw + off;
+                        for (int q = 0; q < q0; q++) d[q] = 0.0f;
+                        if (g->sw == 1) {
+                            memcpy(d + q0, xr + q0, (size_t)(q1 - q0) * sizeof *d);
+                        } else {
+                            for (int q = q0; q < q1; q++) d[q] = xr[q * g->sw];
                         }
+                        for (int q = q1; q < g->Q; q++) d[q] = 0.0f;
                     }
                 }
             }
@@ -71,23 +85,25 @@ static void col2im(float *din, const float *col, const cvl_conv_geom *g, int n0,
         for (int r = 0; r < g->R; r++)
             for (int s = 0; s < g->S; s++) {
                 const float *row = col + ((size_t)(c * g->R + r) * g->S + s) * ld;
+                int off = s * g->dw, q0, q1;
+                valid_cols(g, off, &q0, &q1);
                 for (int i = 0; i < n; i++) {
                     float *x = din + ((size_t)(n0 + i) * g->C + grp * Cg + c) * g->H * g->W;
                     const float *src = row + (size_t)i * PQ;
                     for (int p = 0; p < g->P; p++) {
                         int h = p * g->sh - g->ph + r * g->dh;
                         if (h < 0 || h >= g->H) continue;
-                        float *xr = x + (size_t)h * g->W;
+                        float *xr = x + (size_t)h * g->W - g->pw + off;
                         const float *sr = src + p * g->Q;
-                        for (int q = 0; q < g->Q; q++) {
-                            int w = q * g->sw - g->pw + s * g->dw;
-                            if (w >= 0 && w < g->W) xr[w] += sr[q];
+                        if (g->sw == 1) {
+                            for (int q = q0; q < q1; q++) xr[q] += sr[q];
+                        } else {
+                            for (int q = q0; q < q1; q++) xr[q * g->sw] += sr[q];
                         }
                     }
                 }
             }
 }
-
 
 typedef struct conv_job {
     float *out;
