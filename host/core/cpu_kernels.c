@@ -33,7 +33,14 @@ static size_t thread_ws(const cvl_conv_geom *g, int threads) {
     return (col + out + wpart + 15) & ~(size_t)15;
 }
 
-size_t cvl_conv2d_workspace(const cvl_conv_geom *g, int threads) { return thread_ws(g, threads) * (size_t)threads; }
+size_t cvl_conv2d_workspace(const cvl_conv_geom *g, int threads) {
+    size_t a = thread_ws(g, threads) * (size_t)threads;
+    if (cvl_conv2d_winograd_ok(g)) {
+        size_t b = cvl_conv2d_winograd_workspace(g, threads);
+        if (b > a) a = b;
+    }
+    return a;
+}
 
 /* The output columns q whose input column q*sw - pw + off lies in [0, W). */
 static void valid_cols(const cvl_conv_geom *g, int off, int *q0, int *q1) {
@@ -159,6 +166,12 @@ static void conv_fwd_part(void *ctx, int64_t b, int64_t e, int t) {
 
 void cvl_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
                         const cvl_conv_geom *g, float *ws, cvl_pool *pool) {
+    if (cvl_conv2d_winograd_ok(g)) cvl_conv2d_winograd_forward(out, in, weight, bias, g, ws, pool);
+    else cvl_conv2d_im2col_forward(out, in, weight, bias, g, ws, pool);
+}
+
+void cvl_conv2d_im2col_forward(float *out, const float *in, const float *weight, const float *bias,
+                               const cvl_conv_geom *g, float *ws, cvl_pool *pool) {
     int T = cvl_pool_size(pool);
     conv_job j = {out, in, weight, bias, g, ws, thread_ws(g, T), T};
     cvl_pool_run(pool, g->N, conv_fwd_part, &j);
@@ -191,6 +204,12 @@ static void conv_bwd_data_part(void *ctx, int64_t b, int64_t e, int t) {
 
 void cvl_conv2d_backward_data(float *din, const float *dout, const float *weight,
                               const cvl_conv_geom *g, float *ws, cvl_pool *pool) {
+    if (cvl_conv2d_winograd_ok(g)) cvl_conv2d_winograd_backward_data(din, dout, weight, g, ws, pool);
+    else cvl_conv2d_im2col_backward_data(din, dout, weight, g, ws, pool);
+}
+
+void cvl_conv2d_im2col_backward_data(float *din, const float *dout, const float *weight,
+                                     const cvl_conv_geom *g, float *ws, cvl_pool *pool) {
     int T = cvl_pool_size(pool);
     conv_job j = {din, dout, weight, NULL, g, ws, thread_ws(g, T), T};
     cvl_pool_run(pool, g->N, conv_bwd_data_part, &j);

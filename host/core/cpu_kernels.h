@@ -30,6 +30,21 @@ void cvl_conv2d_backward_data(float *din, const float *dout, const float *weight
 void cvl_conv2d_backward_weight(float *dweight, const float *dout, const float *in,
                                 const cvl_conv_geom *g, float *ws, cvl_pool *pool);
 
+/* Winograd F(2x2,3x3) for 3x3, stride-1, dilation-1, ungrouped
+ * convolutions with at least 16 channels each side; the conv entry points
+ * above choose it themselves (conv_winograd.c). */
+bool cvl_conv2d_winograd_ok(const cvl_conv_geom *g);
+size_t cvl_conv2d_winograd_workspace(const cvl_conv_geom *g, int threads);
+void cvl_conv2d_winograd_forward(float *out, const float *in, const float *weight, const float *bias,
+                                 const cvl_conv_geom *g, float *ws, cvl_pool *pool);
+void cvl_conv2d_winograd_backward_data(float *din, const float *dout, const float *weight,
+                                       const cvl_conv_geom *g, float *ws, cvl_pool *pool);
+/* The im2col paths, also the reference the Winograd path is tested against. */
+void cvl_conv2d_im2col_forward(float *out, const float *in, const float *weight, const float *bias,
+                               const cvl_conv_geom *g, float *ws, cvl_pool *pool);
+void cvl_conv2d_im2col_backward_data(float *din, const float *dout, const float *weight,
+                                     const cvl_conv_geom *g, float *ws, cvl_pool *pool);
+
 // stats (2,C): batch mean and 1/sqrt(var+eps) over (N,HW); updates the
 // running statistics as PyTorch does (unbiased variance, momentum).
 void cvl_bn_stats_train(float *stats, float *rmean, float *rvar, const float *in, int N, int C,

@@ -1,0 +1,187 @@
+/* conv_winograd.c -- 3x3, stride-1 convolutions by Winograd F(2x2, 3x3)
+ * (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks").
+ *
+ * Each 2x2 output tile comes from a 4x4 input tile: Y = Aᵀ [U ⊙ V] A with
+ * U = G g Gᵀ (the 3x3 filter) and V = Bᵀ d B (the input tile). Summed over
+ * input channels, the 16 element-wise products become 16 GEMMs
+ *   M[ξ] (K x T) = U[ξ] (K x C) · V[ξ] (C x T)      T = tiles
+ * for 16·K·C·T multiply-adds instead of 36·K·C·T: 2.25x fewer FLOPs than
+ * direct convolution. Backward-data of a stride-1 convolution is the same
+ * operation on dy with the filter rotated by 180° and its channel axes
+ * swapped, padded by 2 - pad, so it reuses the forward path. */
+#include <cblas.h>
+#include <string.h>
+
+#include "core/cpu_kernels.h"
+
+bool cvl_conv2d_winograd_ok(const cvl_conv_geom *g) {
+    return g->R == 3 && g->S == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 && g->groups == 1 &&
+           g->ph <= 2 && g->pw <= 2 && g->C >= 16 && g->K >= 16 && g->P >= 2 && g->Q >= 2;
+}
+
+static int tiles_h(const cvl_conv_geom *g) { return (g->P + 1) / 2; }
+static int tiles_w(const cvl_conv_geom *g) { return (g->Q + 1) / 2; }
+
+/* Samples per GEMM batch: ~4 MB of transformed input per thread. */
+static int wino_chunk(const cvl_conv_geom *g, int threads) {
+    size_t per = (size_t)16 * (g->C > g->K ? g->C : g->K) * tiles_h(g) * tiles_w(g);
+    int chunk = (int)(((size_t)1 << 20) / (per ? per : 1));
+    int share = (g->N + threads - 1) / threads;
+    if (chunk < 1) chunk = 1;
+    if (chunk > share) chunk = share;
+    return chunk;
+}
+
+static size_t wino_thread_floats(const cvl_conv_geom *g, int threads) {
+    size_t t = (size_t)wino_chunk(g, threads) * tiles_h(g) * tiles_w(g);
+    return ((size_t)16 * g->C * t + (size_t)16 * g->K * t + 15) & ~(size_t)15;
+}
+
+/* The forward geometry whose output is the backward-data result. */
+static cvl_conv_geom transposed(const cvl_conv_geom *g) {
+    cvl_conv_geom t = *g;
+    t.C = g->K;
+    t.K = g->C;
+    t.H = g->P;
+    t.W = g->Q;
+    t.P = g->H;
+    t.Q = g->W;
+    t.ph = 2 - g->ph;
+    t.pw = 2 - g->pw;
+    return t;
+}
+
+size_t cvl_conv2d_winograd_workspace(const cvl_conv_geom *g, int threads) {
+    /* U (16 K C), a flipped filter for backward-data (C K 9), per-thread V and M
+     * sized for whichever of the two directions needs more */
+    cvl_conv_geom t = transposed(g);
+    size_t a = wino_thread_floats(g, threads), b = wino_thread_floats(&t, threads);
+    return (size_t)16 * g->K * g->C + (size_t)9 * g->K * g->C + 16 + (a > b ? a : b) * (size_t)threads;
+}
+
+// U[ξ][k][c] = (G g Gᵀ)[ξ] for the filter w (K, C, 3, 3)
+static void transform_filter(float *U, const float *w, int K, int C) {
+    size_t KC = (size_t)K * C;
+    for (int k = 0; k < K; k++)
+        for (int c = 0; c < C; c++) {
+            const float *f = w + ((size_t)k * C + c) * 9;
+            float t[4][3]; /* G f */
+            for (int j = 0; j < 3; j++) {
+                float a = f[j], b = f[3 + j], d = f[6 + j];
+                t[0][j] = a;
+                t[1][j] = 0.5f * (a + b + d);
+                t[2][j] = 0.5f * (a - b + d);
+                t[3][j] = d;
+            }
+            for (int i = 0; i < 4; i++) {
+                float a = t[i][0], b = t[i][1], d = t[i][2];
+                float u[4] = {a, 0.5f * (a + b + d), 0.5f * (a - b + d), d};
+                for (int j = 0; j < 4; j++) U[(size_t)(i * 4 + j) * KC + (size_t)k * C + c] = u[j];
+            }
+        }
+}
+
+typedef struct wino_job {
+    float *out;
+    const float *in, *U, *bias;
+    const cvl_conv_geom *g;
+    float *ws;
+    size_t ws_per;
+    int threads;
+} wino_job;
+
+// samples [b, e): out = winograd_conv(in)
+static void wino_part(void *ctx, int64_t b, int64_t e, int t) {
+    wino_job *j = ctx;
+    const cvl_conv_geom *g = j->g;
+    int C = g->C, K = g->K, TH = tiles_h(g), TW = tiles_w(g), chunk = wino_chunk(g, j->threads);
+    float *V = j->ws + j->ws_per * (size_t)t;
+    for (int n0 = (int)b; n0 < (int)e; n0 += chunk) {
+        int n = (int)e - n0 < chunk ? (int)e - n0 : chunk;
+        size_t T = (size_t)n * TH * TW;
+        float *M = V + (size_t)16 * C * T;
+        // V[ξ][c][tile] = Bᵀ d B
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < C; c++) {
+                const float *x = j->in + ((size_t)(n0 + i) * C + c) * g->H * g->W;
+                for (int th = 0; th < TH; th++)
+                    for (int tw = 0; tw < TW; tw++) {
+                        float d[4][4];
+                        int h0 = 2 * th - g->ph, w0 = 2 * tw - g->pw;
+                        for (int r = 0; r < 4; r++)
+                            for (int s = 0; s < 4; s++) {
+                                int h = h0 + r, w = w0 + s;
+                                d[r][s] = (h >= 0 && h < g->H && w >= 0 && w < g->W) ? x[h * g->W + w] : 0.0f;
+                            }
+                        float tmp[4][4]; /* Bᵀ d */
+                        for (int s = 0; s < 4; s++) {
+                            tmp[0][s] = d[0][s] - d[2][s];
+                            tmp[1][s] = d[1][s] + d[2][s];
+                            tmp[2][s] = d[2][s] - d[1][s];
+                            tmp[3][s] = d[1][s] - d[3][s];
+                        }
+                        size_t tile = ((size_t)i * TH + th) * TW + tw;
+                        for (int r = 0; r < 4; r++) {
+                            float v[4] = {tmp[r][0] - tmp[r][2], tmp[r][1] + tmp[r][2], tmp[r][2] - tmp[r][1],
+                                          tmp[r][1] - tmp[r][3]};
+                            for (int s = 0; s < 4; s++) V[((size_t)(r * 4 + s) * C + c) * T + tile] = v[s];
+                        }
+                    }
+            }
+        // M[ξ] (K x T) = U[ξ] (K x C) · V[ξ] (C x T)
+        for (int xi = 0; xi < 16; xi++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, (int)T, C, 1.0f, j->U + (size_t)xi * K * C, C,
+                        V + (size_t)xi * C * T, (int)T, 0.0f, M + (size_t)xi * K * T, (int)T);
+        // y = Aᵀ m A per tile
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < K; k++) {
+                float *y = j->out + ((size_t)(n0 + i) * K + k) * g->P * g->Q;
+                float bk = j->bias ? j->bias[k] : 0.0f;
+                for (int th = 0; th < TH; th++)
+                    for (int tw = 0; tw < TW; tw++) {
+                        size_t tile = ((size_t)i * TH + th) * TW + tw;
+                        float m[4][4];
+                        for (int xi = 0; xi < 16; xi++) m[xi / 4][xi % 4] = M[((size_t)xi * K + k) * T + tile];
+                        float a[2][4]; /* Aᵀ m */
+                        for (int s = 0; s < 4; s++) {
+                            a[0][s] = m[0][s] + m[1][s] + m[2][s];
+                            a[1][s] = m[1][s] - m[2][s] - m[3][s];
+                        }
+                        for (int r = 0; r < 2; r++) {
+                            int p = 2 * th + r;
+                            if (p >= g->P) break;
+                            float o0 = a[r][0] + a[r][1] + a[r][2], o1 = a[r][1] - a[r][2] - a[r][3];
+                            y[p * g->Q + 2 * tw] = o0 + bk;
+                            if (2 * tw + 1 < g->Q) y[p * g->Q + 2 * tw + 1] = o1 + bk;
+                        }
+                    }
+            }
+    }
+}
+
+static void run(float *out, const float *in, const float *U, const float *bias, const cvl_conv_geom *g,
+                float *thread_ws, cvl_pool *pool) {
+    int T = cvl_pool_size(pool);
+    wino_job j = {out, in, U, bias, g, thread_ws, wino_thread_floats(g, T), T};
+    cvl_pool_run(pool, g->N, wino_part, &j);
+}
+
+void cvl_conv2d_winograd_forward(float *out, const float *in, const float *weight, const float *bias,
+                                 const cvl_conv_geom *g, float *ws, cvl_pool *pool) {
+    float *U = ws, *thread_ws = ws + (size_t)16 * g->K * g->C + (size_t)9 * g->K * g->C + 16;
+    transform_filter(U, weight, g->K, g->C);
+    run(out, in, U, bias, g, thread_ws, pool);
+}
+
+void cvl_conv2d_winograd_backward_data(float *din, const float *dout, const float *weight,
+                                       const cvl_conv_geom *g, float *ws, cvl_pool *pool) {
+    // dx = conv(dy, rot180(w) with C and K swapped), padding 2 - pad
+    cvl_conv_geom t = transposed(g);
+    float *U = ws, *flip = ws + (size_t)16 * g->K * g->C;
+    float *thread_ws = flip + (size_t)9 * g->K * g->C + 16;
+    for (int k = 0; k < g->K; k++)
+        for (int c = 0; c < g->C; c++)
+            for (int r = 0; r < 9; r++) flip[((size_t)c * g->K + k) * 9 + (8 - r)] = weight[((size_t)k * g->C + c) * 9 + r];
+    transform_filter(U, flip, t.K, t.C);
+    run(din, dout, U, NULL, &t, thread_ws, pool);
+}
