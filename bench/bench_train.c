@@ -379,5 +379,11 @@ int main(int argc, char **argv) {
     cvl_backend_free(be);
     cvl_graph_free(g);
     cvl_registry_free(reg);
+    free(tr.x);
+    free(tr.y);
+    if (eval) {
+        free(te.x);
+        free(te.y);
+    }
     return 0;
 }

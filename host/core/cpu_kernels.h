@@ -31,9 +31,10 @@ void cvl_conv2d_backward_weight(float *dweight, const float *dout, const float *
                                 const cvl_conv_geom *g, float *ws, cvl_pool *pool);
 
 /* Winograd F(2x2,3x3) for 3x3, stride-1, dilation-1, ungrouped
- * convolutions with at least 16 channels each side; the conv entry points
- * above choose it themselves (conv_winograd.c). */
-bool cvl_conv2d_winograd_ok(const cvl_conv_geom *g);
+ * convolutions; the conv entry points above choose it where it is faster
+ * (conv_winograd.c). */
+bool cvl_conv2d_winograd_applies(const cvl_conv_geom *g); /* the algorithm can run it */
+bool cvl_conv2d_winograd_ok(const cvl_conv_geom *g);      /* and it is the faster path */
 size_t cvl_conv2d_winograd_workspace(const cvl_conv_geom *g, int threads);
 void cvl_conv2d_winograd_forward(float *out, const float *in, const float *weight, const float *bias,
                                  const cvl_conv_geom *g, float *ws, cvl_pool *pool);

@@ -38,7 +38,7 @@ int main(void) {
                                .pw = cases[c].pad, .groups = 1};
             g.P = g.H + 2 * g.ph - 2;
             g.Q = g.W + 2 * g.pw - 2;
-            CHECK(cvl_conv2d_winograd_ok(&g), "case %zu takes the Winograd path", c);
+            CHECK(cvl_conv2d_winograd_applies(&g), "case %zu is a Winograd shape", c);
             size_t nx = (size_t)g.N * g.C * g.H * g.W, ny = (size_t)g.N * g.K * g.P * g.Q, nw = (size_t)g.K * g.C * 9;
             float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc((size_t)g.K * 4), *y1 = malloc(ny * 4),
                   *y2 = malloc(ny * 4), *dy = malloc(ny * 4), *dx1 = malloc(nx * 4), *dx2 = malloc(nx * 4);
@@ -46,7 +46,8 @@ int main(void) {
             for (size_t i = 0; i < nw; i++) w[i] = frand(&seed) * 0.2f;
             for (int i = 0; i < g.K; i++) b[i] = frand(&seed);
             for (size_t i = 0; i < ny; i++) dy[i] = frand(&seed);
-            float *ws = malloc(cvl_conv2d_workspace(&g, th) * 4);
+            size_t wsn = cvl_conv2d_workspace(&g, th), wsw = cvl_conv2d_winograd_workspace(&g, th);
+            float *ws = malloc((wsn > wsw ? wsn : wsw) * 4);
             const float *bias = cases[c].bias ? b : NULL;
             cvl_conv2d_winograd_forward(y1, x, w, bias, &g, ws, pool);
             cvl_conv2d_im2col_forward(y2, x, w, bias, &g, ws, pool);
@@ -66,7 +67,10 @@ int main(void) {
     cvl_conv_geom strided = small;
     strided.C = 16;
     strided.sh = strided.sw = 2;
-    CHECK(!cvl_conv2d_winograd_ok(&small) && !cvl_conv2d_winograd_ok(&strided),
+    CHECK(!cvl_conv2d_winograd_ok(&small) && !cvl_conv2d_winograd_applies(&strided),
           "few channels and strided convolutions stay on im2col");
+    cvl_conv_geom wide = {.N = 2, .C = 256, .K = 256, .H = 8, .W = 8, .R = 3, .S = 3, .sh = 1, .sw = 1, .dh = 1,
+                          .dw = 1, .ph = 1, .pw = 1, .groups = 1, .P = 8, .Q = 8};
+    CHECK(cvl_conv2d_winograd_ok(&wide), "256 channels at 8x8 take the Winograd path");
     return tap_done();
 }
