@@ -29,8 +29,10 @@ static size_t thread_ws(const cvl_conv_geom *g, int threads) {
     int chunk = conv_chunk(g, threads);
     size_t col = (size_t)(g->C / g->groups) * g->R * g->S * (size_t)chunk * g->P * g->Q;
     size_t out = (size_t)(g->K / g->groups) * (size_t)chunk * g->P * g->Q;
-    size_t wpart = (size_t)g->K * (g->C / g->groups) * g->R * g->S; /* a partial dW */
-    return (col + out + wpart + 15) & ~(size_t)15;
+    size_t wpart = ((size_t)g->K * (g->C / g->groups) * g->R * g->S + 15) & ~(size_t)15; /* a partial dW */
+    size_t col1 = (size_t)(g->C / g->groups) * g->R * g->S * g->P * g->Q;          /* one sample's columns */
+    size_t need = col + out > wpart + col1 ? col + out : wpart + col1;
+    return (need + 15) & ~(size_t)15;
 }
 
 size_t cvl_conv2d_workspace(const cvl_conv_geom *g, int threads) {
@@ -215,46 +217,40 @@ void cvl_conv2d_im2col_backward_data(float *din, const float *dout, const float 
     cvl_pool_run(pool, g->N, conv_bwd_data_part, &j);
 }
 
-// samples [b, e): a partial dW into this thread's slot
+/* Floats of a partial weight gradient, rounded up to 16. */
+static size_t wpart_floats(const cvl_conv_geom *g) {
+    return ((size_t)g->K * (g->C / g->groups) * g->R * g->S + 15) & ~(size_t)15;
+}
+
+// samples [b, e): dW (+)= dy_n col_nᵀ per sample into this thread's partial
+// (thread 0 writes the output itself). Thread t's scratch: [partial | col].
 static void conv_bwd_weight_part(void *ctx, int64_t b, int64_t e, int t) {
     conv_job *j = ctx;
     const cvl_conv_geom *g = j->g;
     int Cg = g->C / g->groups, Kg = g->K / g->groups, PQ = g->P * g->Q;
-    int CRS = Cg * g->R * g->S, chunk = conv_chunk(g, j->threads);
-    float *col = j->ws + j->ws_per * (size_t)t, *tmp = col + (size_t)CRS * chunk * PQ;
-    float *dw = t == 0 ? j->out : tmp + (size_t)Kg * chunk * PQ;
-    bool first = true;
-    for (int n0 = (int)b; n0 < (int)e; n0 += chunk) {
-        int n = (int)e - n0 < chunk ? (int)e - n0 : chunk;
+    int CRS = Cg * g->R * g->S;
+    float *slot = j->ws + j->ws_per * (size_t)t, *col = slot + wpart_floats(g);
+    float *dw = t == 0 ? j->out : slot;
+    for (int n = (int)b; n < (int)e; n++)
         for (int grp = 0; grp < g->groups; grp++) {
-            im2col(col, j->b, g, n0, n, grp);
-            const float *dy = j->a + ((size_t)n0 * g->K + grp * Kg) * PQ;
-            if (n > 1) {
-                gather_dout(tmp, j->a, g, n0, n, grp);
-                dy = tmp;
-            }
-            // dW_g (Kg, CRS) (+)= dy (Kg, n*PQ) x col^T (n*PQ, CRS)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Kg, CRS, n * PQ, 1.0f, dy, n * PQ, col, n * PQ,
-                        first ? 0.0f : 1.0f, dw + (size_t)grp * Kg * CRS, CRS);
+            im2col(col, j->b, g, n, 1, grp);
+            const float *dy = j->a + ((size_t)n * g->K + grp * Kg) * PQ;
+            // dW_g (Kg, CRS) (+)= dy (Kg, PQ) x col^T (PQ, CRS)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Kg, CRS, PQ, 1.0f, dy, PQ, col, PQ,
+                        n == (int)b ? 0.0f : 1.0f, dw + (size_t)grp * Kg * CRS, CRS);
         }
-        first = false;
-    }
-    if (first) memset(dw, 0, (size_t)g->K * CRS * sizeof(float));
 }
 
 void cvl_conv2d_backward_weight(float *dweight, const float *dout, const float *in,
                                 const cvl_conv_geom *g, float *ws, cvl_pool *pool) {
-    int T = cvl_pool_size(pool);
-    if (T > g->N) T = g->N;
-    int threads = cvl_pool_size(pool);
+    int threads = cvl_pool_size(pool), T = threads > g->N ? g->N : threads;
     conv_job j = {dweight, dout, in, NULL, g, ws, thread_ws(g, threads), threads};
     cvl_pool_run(pool, g->N, conv_bwd_weight_part, &j);
-    /* Sum the other threads' partials into thread 0's, in thread order. */
-    int Cg = g->C / g->groups, Kg = g->K / g->groups, PQ = g->P * g->Q;
-    size_t nw = (size_t)g->K * Cg * g->R * g->S;
+    /* Sum the other threads' partials into thread 0's, in thread order:
+     * deterministic for a given thread count. */
+    size_t nw = (size_t)g->K * (g->C / g->groups) * g->R * g->S;
     for (int t = 1; t < T; t++) {
-        const float *part = ws + j.ws_per * (size_t)t + (size_t)Cg * g->R * g->S * conv_chunk(g, threads) * PQ +
-                            (size_t)Kg * conv_chunk(g, threads) * PQ;
+        const float *part = ws + j.ws_per * (size_t)t;
         for (size_t i = 0; i < nw; i++) dweight[i] += part[i];
     }
 }
