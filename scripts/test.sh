@@ -12,7 +12,7 @@ export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/share/vulkan/icd.d/lvp_icd.x86_64
 logs=()
 status=0
 broken=0 # suites that did not build: each counts as a failure
-run_suite() { # build_dir, meson setup args...
+run_suite() { # build_dir, meson setup args...   (SUITE=name: only that test suite)
   local dir=$1; shift
   if [ -d "$dir" ]; then
     meson setup --reconfigure "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
@@ -20,7 +20,9 @@ run_suite() { # build_dir, meson setup args...
     meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
   fi
   meson compile -C "$dir" || { echo "FAIL: $dir does not build"; return 1; }
-  meson test -C "$dir" --print-errorlogs --num-processes "$(nproc)" >"$dir/test-output.txt" 2>&1
+  local only=()
+  [ -n "${SUITE:-}" ] && only=(--suite "$SUITE")
+  meson test -C "$dir" "${only[@]}" --print-errorlogs --num-processes "$(nproc)" >"$dir/test-output.txt" 2>&1
   tail -n 12 "$dir/test-output.txt"
   logs+=("$dir/meson-logs/testlog.json")
   return 0
@@ -36,6 +38,11 @@ if [ "${CI:-}" = "true" ] || [ "${CVL_SANITIZE:-}" = "1" ]; then
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
   run_suite build-asan "${werror[@]}" -Dbuildtype=debug -Db_sanitize=address,undefined \
     -Db_lundef=false || { status=1; broken=$((broken + 1)); }
+fi
+if [ "${CI:-}" = "true" ] || [ "${CVL_FUZZ:-}" = "1" ]; then
+  # The parsers' libFuzzer targets, 20 s each, built with clang (+ ASan, UBSan).
+  CC=clang SUITE=fuzz run_suite build-fuzz "${werror[@]}" -Dfuzz=true -Dbuildtype=debugoptimized \
+    -Db_sanitize=address,undefined -Db_lundef=false || { status=1; broken=$((broken + 1)); }
 fi
 python3 tests/summary.py --extra-failures "$broken" "${logs[@]}" || status=1
 exit $status

@@ -55,37 +55,40 @@ static cvl_status read_all(const char *path, uint8_t **out, size_t *len, cvl_err
 
 static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
 
-/* Parses one IDX file of `want_ndim` axes; returns its payload. */
-static cvl_status parse(const char *path, int want_ndim, uint8_t **data, int64_t *dims, cvl_err *e) {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    cvl_status st = read_all(path, &buf, &len, e);
-    if (st) return st;
+cvl_status cvl_idx_parse(const uint8_t *buf, size_t len, int want_ndim, size_t *payload, int64_t *dims,
+                         const char *path, cvl_err *e) {
     if (len < 4 || buf[0] != 0 || buf[1] != 0 || buf[2] != 0x08 || buf[3] != want_ndim) {
         uint32_t magic = len >= 4 ? be32(buf) : 0;
-        free(buf);
         return cvl_err_set(e, CVL_ERR_INVALID, "%s: wrong magic number 0x%08x (want 0x%08x: unsigned bytes, %d axes)", path,
                            magic, 0x800u | (unsigned)want_ndim, want_ndim);
     }
     size_t hdr = 4 + 4 * (size_t)want_ndim, expect = 1;
-    if (len < hdr) {
-        free(buf);
-        return cvl_err_set(e, CVL_ERR_INVALID, "%s: truncated header (%zu bytes)", path, len);
-    }
+    if (len < hdr) return cvl_err_set(e, CVL_ERR_INVALID, "%s: truncated header (%zu bytes)", path, len);
     for (int i = 0; i < want_ndim; i++) {
         dims[i] = be32(buf + 4 + 4 * i);
-        if (dims[i] == 0 || expect > MAX_BYTES / (size_t)dims[i]) {
-            free(buf);
+        if (dims[i] == 0 || expect > MAX_BYTES / (size_t)dims[i])
             return cvl_err_set(e, CVL_ERR_INVALID, "%s: axis %d has size %lld", path, i, (long long)dims[i]);
-        }
         expect *= (size_t)dims[i];
     }
-    if (len - hdr != expect) {
-        free(buf);
+    if (len - hdr != expect)
         return cvl_err_set(e, CVL_ERR_INVALID, "%s: dimensions say %zu bytes of data, the file has %zu", path, expect,
                            len - hdr);
+    *payload = hdr;
+    return CVL_OK;
+}
+
+/* Reads and parses one IDX file of `want_ndim` axes; returns its payload. */
+static cvl_status parse(const char *path, int want_ndim, uint8_t **data, int64_t *dims, cvl_err *e) {
+    uint8_t *buf = NULL;
+    size_t len = 0, hdr = 0;
+    cvl_status st = read_all(path, &buf, &len, e);
+    if (st) return st;
+    st = cvl_idx_parse(buf, len, want_ndim, &hdr, dims, path, e);
+    if (st) {
+        free(buf);
+        return st;
     }
-    memmove(buf, buf + hdr, expect);
+    memmove(buf, buf + hdr, len - hdr);
     *data = buf;
     return CVL_OK;
 }

@@ -23,4 +23,9 @@ typedef struct cvl_idx_split {
 cvl_status cvl_idx_load(cvl_idx_split *s, const char *root, const char *prefix, int classes, cvl_err *e);
 void cvl_idx_free(cvl_idx_split *s);
 
+/* Checks an in-memory (decompressed) IDX file of `want_ndim` axes: fills
+ * dims and the payload's byte offset. `path` is for messages only. */
+cvl_status cvl_idx_parse(const uint8_t *buf, size_t len, int want_ndim, size_t *payload, int64_t *dims,
+                         const char *path, cvl_err *e);
+
 #endif
