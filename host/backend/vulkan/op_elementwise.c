@@ -84,3 +84,8 @@ cvl_status cvl_vk_relu(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, cvl_err *e
     cvl_vk_view v[2] = {y, x};
     return run_split(seq, CVL_VK_RELU, v, 2, y.count, "relu", err);
 }
+
+cvl_status cvl_vk_relu_bwd(cvl_vk_seq *seq, cvl_vk_view dx, cvl_vk_view dy, cvl_vk_view x, cvl_err *err) {
+    cvl_vk_view v[3] = {dx, dy, x};
+    return run_split(seq, CVL_VK_RELU_BWD, v, 3, dx.count, "relu_bwd", err);
+}

@@ -28,6 +28,20 @@ cvl_status cvl_vk_add(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view a, cvl_vk_view
 /* y = max(x, 0) over y.count elements. */
 cvl_status cvl_vk_relu(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, cvl_err *err);
 
+/* dx = dy where x > 0, else 0. */
+cvl_status cvl_vk_relu_bwd(cvl_vk_seq *seq, cvl_vk_view dx, cvl_vk_view dy, cvl_vk_view x, cvl_err *err);
+/* y (rows, cols) = bias (cols) on every row. */
+cvl_status cvl_vk_bias_rows(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view bias, uint32_t rows, uint32_t cols, cvl_err *err);
+/* loss (1) = mean cross-entropy of logits (rows, cols) against int32 labels (rows). */
+cvl_status cvl_vk_cross_entropy(cvl_vk_seq *seq, cvl_vk_view loss, cvl_vk_view logits, cvl_vk_view labels,
+                                uint32_t rows, uint32_t cols, cvl_err *err);
+/* dlogits = dloss * (softmax(logits) - onehot(labels)) / rows. */
+cvl_status cvl_vk_cross_entropy_bwd(cvl_vk_seq *seq, cvl_vk_view dlogits, cvl_vk_view dloss, cvl_vk_view logits,
+                                    cvl_vk_view labels, uint32_t rows, uint32_t cols, cvl_err *err);
+/* torch.optim.SGD in place; lr = scalars[0], step = scalars[1]. */
+cvl_status cvl_vk_sgd(cvl_vk_seq *seq, cvl_vk_view param, cvl_vk_view grad, cvl_vk_view buf, cvl_vk_view scalars,
+                      float momentum, float dampening, float weight_decay, bool nesterov, cvl_err *err);
+
 /* y (rows) = sum over the last axis of x (rows, len). Rows longer than one
  * workgroup's share take more passes through `scratch`, which must hold
  * cvl_vk_reduce_sum_scratch(rows, len) floats (0: pass an empty view). */

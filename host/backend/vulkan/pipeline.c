@@ -15,6 +15,11 @@
 #include "matmul_naive.spv.h"
 #include "reduce_sum.spv.h"
 #include "relu.spv.h"
+#include "relu_bwd.spv.h"
+#include "bias_rows.spv.h"
+#include "cross_entropy.spv.h"
+#include "cross_entropy_bwd.spv.h"
+#include "sgd.spv.h"
 
 typedef struct kernel_desc {
     const char *name;
@@ -32,6 +37,11 @@ static const kernel_desc k_kernels[CVL_VK_KERNEL_COUNT] = {
     KERNEL(CVL_VK_REDUCE_SUM, reduce_sum, 2, 6),
     KERNEL(CVL_VK_MATMUL_NAIVE, matmul_naive, 3, 13),
     KERNEL(CVL_VK_MATMUL, matmul, 3, 13),
+    KERNEL(CVL_VK_RELU_BWD, relu_bwd, 3, 4),
+    KERNEL(CVL_VK_BIAS_ROWS, bias_rows, 2, 4),
+    KERNEL(CVL_VK_CROSS_ENTROPY, cross_entropy, 3, 5),
+    KERNEL(CVL_VK_CROSS_ENTROPY_BWD, cross_entropy_bwd, 4, 6),
+    KERNEL(CVL_VK_SGD, sgd, 4, 9),
 };
 #undef KERNEL
 

@@ -29,6 +29,11 @@ typedef enum cvl_vk_kernel {
     CVL_VK_REDUCE_SUM,
     CVL_VK_MATMUL_NAIVE,
     CVL_VK_MATMUL, /* register-tiled */
+    CVL_VK_RELU_BWD,
+    CVL_VK_BIAS_ROWS,
+    CVL_VK_CROSS_ENTROPY,
+    CVL_VK_CROSS_ENTROPY_BWD,
+    CVL_VK_SGD,
     CVL_VK_KERNEL_COUNT
 } cvl_vk_kernel;
 

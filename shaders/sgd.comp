@@ -1,0 +1,29 @@
+// sgd: torch.optim.SGD's update in place over n parameters.
+//   g = grad + wd * p; buf = (step == 1 ? g : momentum * buf + (1 - dampening) * g)
+//   p -= lr * (nesterov ? g + momentum * buf : buf)        (momentum > 0)
+//   p -= lr * g                                            (momentum == 0)
+// lr and step come from the per-step scalar buffer (s[s_off], s[s_off + 1]).
+#version 450
+layout(local_size_x_id = 0) in;
+layout(std430, binding = 0) buffer PRM { float prm[]; };
+layout(std430, binding = 1) readonly buffer G { float gr[]; };
+layout(std430, binding = 2) buffer BUF { float buf[]; };
+layout(std430, binding = 3) readonly buffer S { float s[]; };
+layout(push_constant) uniform P {
+    uint n, p_off, g_off, b_off, s_off, nesterov;
+    float momentum, dampening, wd;
+} p;
+
+void main() {
+    float lr = s[p.s_off], step = s[p.s_off + 1];
+    uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+    for (uint i = gl_GlobalInvocationID.x; i < p.n; i += stride) {
+        float g = gr[p.g_off + i] + p.wd * prm[p.p_off + i];
+        if (p.momentum > 0.0) {
+            float b = step <= 1.0 ? g : p.momentum * buf[p.b_off + i] + (1.0 - p.dampening) * g;
+            buf[p.b_off + i] = b;
+            g = p.nesterov != 0u ? g + p.momentum * b : b;
+        }
+        prm[p.p_off + i] -= lr * g;
+    }
+}
