@@ -7,7 +7,7 @@
 #include "train/train.h"
 
 static int usage(void) {
-    fprintf(stderr, "usage: cvl-host train CONFIG [--set key=value]... [--threads N] [--run-dir DIR] [--quiet]\n");
+    fprintf(stderr, "usage: cvl-host train CONFIG [--set key=value]... [--device D] [--threads N] [--run-dir DIR] [--quiet]\n");
     return 2;
 }
 
@@ -29,6 +29,8 @@ int cvl_cmd_train(cvl_cli *cli, int argc, char **argv) {
                 return 2;
             }
             opt.threads = (int)t;
+        } else if (strcmp(a, "--device") == 0 && i + 1 < argc) {
+            opt.device = argv[++i];
         } else if (strcmp(a, "--run-dir") == 0 && i + 1 < argc) {
             opt.run_dir = argv[++i];
         } else if (strcmp(a, "--quiet") == 0) {

@@ -23,7 +23,7 @@ static const command commands[] = {
      "                           loss, optimizer) with their parameters"},
     {"config-docs", cvl_cmd_config_docs, "config-docs              every config key with its type and default (markdown)"},
     {"train", cvl_cmd_train,
-     "train CONFIG [--set k=v]... [--threads N] [--run-dir DIR] [--quiet]\n"
+     "train CONFIG [--set k=v]... [--device D] [--threads N] [--run-dir DIR] [--quiet]\n"
      "                           train a model; the run goes to a new run directory"},
 };
 

@@ -42,7 +42,7 @@ static const key schema[] = {
     {"clip_grad_norm", K_FLOAT, "0", 0, 1e9, NULL, "clip the global gradient norm (0: off)"},
     {"dropout", K_FLOAT, NULL, 0, 0.999, NULL, "passed to the head's dropout when set"},
     {"seed", K_INT, "0", 0, BIG, NULL, "seed of initialisation, shuffling and dropout"},
-    {"device", K_STRING, "\"cpu\"", 0, 0, NULL, "cpu (vulkan arrives with the Vulkan backend)"},
+    {"device", K_STRING, "\"cpu\"", 0, 0, NULL, "cpu, auto, vulkan, vulkan:N or vulkan:NAME (see cvl-host --devices)"},
     {"threads", K_INT, "0", 0, 1024, NULL, "CPU threads (0: all cores)"},
     {"log_every", K_INT, "50", 1, BIG, NULL, "steps between metric lines"},
     {"run_dir", K_STRING, "\"runs\"", 0, 0, NULL, "parent of the run directories"},

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend/vulkan/vk_backend.h"
 #include "core/backend.h"
 #include "core/graph_internal.h"
 #include "train/idx.h"
@@ -262,13 +263,50 @@ static void progress(bool tty, int64_t epoch, int64_t epochs, int64_t step, int6
     fflush(stderr);
 }
 
+/* The compute device a run uses: the CPU, or a Vulkan device. */
+typedef struct device_ctx {
+    cvl_vk_instance *inst;
+    cvl_vk_device *dev;
+} device_ctx;
+
+static cvl_status open_device(device_ctx *d, const char *spec, bool show, cvl_err *e) {
+    memset(d, 0, sizeof *d);
+    if (strcmp(spec, "cpu") == 0) return CVL_OK;
+    cvl_vk_instance_opts io = {0};
+    cvl_err ie = {0};
+    const char *why = NULL;
+    if (cvl_vk_instance_new(&d->inst, &io, &ie) != CVL_OK) {
+        d->inst = NULL;
+        why = ie.msg;
+    }
+    cvl_device_choice ch;
+    cvl_status st = cvl_device_select(&ch, spec, d->inst, why, e);
+    if (st == CVL_OK && ch.note[0] && show) fprintf(stderr, "cvl: %s\n", ch.note);
+    if (st == CVL_OK && ch.kind == CVL_DEVICE_VULKAN) {
+        cvl_vk_device_opts o = {0};
+        st = cvl_vk_device_new(&d->dev, d->inst, ch.index, &o, e);
+        if (st == CVL_OK && show) fprintf(stderr, "cvl: training on %s\n", d->dev->info.name);
+    }
+    if (st != CVL_OK || d->dev == NULL) {
+        cvl_vk_instance_free(d->inst);
+        d->inst = NULL;
+    }
+    return st;
+}
+
+static void close_device(device_ctx *d) {
+    if (d->dev) cvl_vk_device_free(d->dev);
+    if (d->inst) cvl_vk_instance_free(d->inst);
+}
+
+static cvl_backend *new_backend(const device_ctx *d, int threads) {
+    return d->dev ? cvl_backend_vulkan_new(d->dev) : cvl_backend_cpu_new(threads);
+}
+
 cvl_status cvl_train(const cvl_registry *reg, const cvl_config *cfg, const cvl_train_options *opt,
                      cvl_train_result *res, cvl_err *e) {
     memset(res, 0, sizeof *res);
     res->val_accuracy = -1;
-    if (strcmp(cvl_config_string(cfg, "device"), "cpu") != 0)
-        return cvl_err_set(e, CVL_ERR_UNSUPPORTED, "%s: device '%s': only cpu can train yet", cfg->source,
-                           cvl_config_string(cfg, "device"));
     int threads = opt && opt->threads >= 0 ? opt->threads : (int)cvl_config_int(cfg, "threads");
     int64_t B = cvl_config_int(cfg, "train_batch_size"), EB = cvl_config_int(cfg, "val_batch_size");
 
@@ -298,9 +336,12 @@ cvl_status cvl_train(const cvl_registry *reg, const cvl_config *cfg, const cvl_t
     cvl_backend *be = NULL, *bee = NULL;
     if (st == CVL_OK) st = build(reg, cfg, B, true, &m, e);
     if (st == CVL_OK) st = build(reg, cfg, EB, false, &me, e);
+    device_ctx dc = {0};
+    const char *device = opt && opt->device ? opt->device : cvl_config_string(cfg, "device");
+    if (st == CVL_OK) st = open_device(&dc, device, !(opt && opt->quiet), e);
     if (st == CVL_OK) {
-        be = cvl_backend_cpu_new(threads);
-        bee = cvl_backend_cpu_new(threads);
+        be = new_backend(&dc, threads);
+        bee = new_backend(&dc, threads);
         if (!be || !bee) st = cvl_err_set(e, CVL_ERR_NOMEM, "out of memory");
     }
     if (st == CVL_OK) st = cvl_backend_plan(be, m.g, e);
@@ -400,6 +441,7 @@ cvl_status cvl_train(const cvl_registry *reg, const cvl_config *cfg, const cvl_t
     dataset_free(&test);
     cvl_backend_free(be);
     cvl_backend_free(bee);
+    close_device(&dc);
     cvl_graph_free(m.g);
     cvl_graph_free(me.g);
     return st;

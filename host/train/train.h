@@ -21,6 +21,7 @@ typedef struct cvl_train_result {
 typedef struct cvl_train_options {
     const char *run_dir; /* NULL: <config run_dir>/<config name>-<time> */
     int threads;         /* < 0: from the config */
+    const char *device;  /* NULL: from the config (cpu, auto, vulkan, vulkan:N, vulkan:NAME) */
     bool quiet;          /* no progress output */
 } cvl_train_options;
 

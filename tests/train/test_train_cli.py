@@ -138,6 +138,17 @@ try:
     resolved = json.load(open(os.path.join(run, "config.json")))
     check(resolved["lr"] == 0.05 and resolved["dataset"]["root"] == FMNIST and resolved["image_backbone"] == "mlp",
           "config.json holds the resolved config, defaults included")
+    # Vulkan (lavapipe here): the mlp trains; a model with an op the Vulkan
+    # backend lacks is refused by name; a bad device spec is an error.
+    os.environ["VK_DRIVER_FILES"] = "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json"
+    mlp = {"image_backbone": "mlp", "head": {"name": "classification", "layer_name": "fc3"},
+           "train_steps_per_epoch": 20, "log_every": 10, "val_batch_size": 500}
+    rc, out, err = train(mlp, "--device", "vulkan")
+    check(rc == 0 and "test accuracy" in out, "the mlp trains on Vulkan (lavapipe)", err)
+    expect_error({"train_steps_per_epoch": 2}, "vulkan: node 3 (conv2d) is not implemented on Vulkan yet",
+                 "a model Vulkan cannot run yet is refused by name", "--device", "vulkan")
+    rc, out, err = train(mlp, "--device", "tpu")
+    check(rc == 1 and "tpu" in err and len(err.splitlines()) == 1, "an unknown device is one error line", err)
     if SOURCE:
         table = subprocess.run([HOST, "config-docs"], capture_output=True, text=True).stdout
         with open(os.path.join(SOURCE, "docs", "config.md")) as f:
