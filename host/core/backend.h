@@ -65,6 +65,11 @@ static inline void cvl_backend_free(cvl_backend *b) {
  * deterministic in (seed, name). `out` holds numel elements of t's dtype. */
 void cvl_init_values(const cvl_tensor *t, uint64_t seed, void *out);
 
+/* The size check of write/read, shared by the backends: CVL_OK when
+ * `bytes` is the tensor's size, else an error naming it ("cpu: writing 12
+ * bytes into fc1.weight of 16 bytes"). */
+cvl_status cvl_backend_check_bytes(const cvl_tensor *t, size_t bytes, const char *backend, bool writing, cvl_err *e);
+
 /* Memory placement shared by every backend: fills region/offset/last_use of
  * each node; returns the two region sizes (bytes, 64-byte aligned). */
 cvl_status cvl_plan_memory(cvl_graph *g, size_t *persistent, size_t *arena, size_t *activations, cvl_err *e);

@@ -806,18 +806,14 @@ static cvl_status cpu_run(cvl_backend *base, int32_t first, int32_t last, const 
 
 static cvl_status cpu_write(cvl_backend *base, const cvl_tensor *t, const void *data, size_t bytes, cvl_err *e) {
     cpu_backend *b = (cpu_backend *)base;
-    if (bytes != cvl_tensor_nbytes(t))
-        return cvl_err_set(e, CVL_ERR_INVALID, "cpu: writing %zu bytes into %s of %zu bytes", bytes,
-                           t->name ? t->name : cvl_opk_name(t->op), cvl_tensor_nbytes(t));
+    if (cvl_backend_check_bytes(t, bytes, "cpu", true, e)) return e->status;
     memcpy(ptr(b, t), data, bytes);
     return CVL_OK;
 }
 
 static cvl_status cpu_read(cvl_backend *base, const cvl_tensor *t, void *data, size_t bytes, cvl_err *e) {
     cpu_backend *b = (cpu_backend *)base;
-    if (bytes != cvl_tensor_nbytes(t))
-        return cvl_err_set(e, CVL_ERR_INVALID, "cpu: reading %zu bytes from %s of %zu bytes", bytes,
-                           t->name ? t->name : cvl_opk_name(t->op), cvl_tensor_nbytes(t));
+    if (cvl_backend_check_bytes(t, bytes, "cpu", false, e)) return e->status;
     memcpy(data, ptr(b, t), bytes);
     return CVL_OK;
 }

@@ -232,3 +232,9 @@ void cvl_init_values(const cvl_tensor *t, uint64_t seed, void *out) {
         break;
     }
 }
+
+cvl_status cvl_backend_check_bytes(const cvl_tensor *t, size_t bytes, const char *backend, bool writing, cvl_err *e) {
+    if (bytes == cvl_tensor_nbytes(t)) return CVL_OK;
+    return cvl_err_set(e, CVL_ERR_INVALID, "%s: %s %zu bytes %s %s of %zu bytes", backend, writing ? "writing" : "reading",
+                       bytes, writing ? "into" : "from", t->name ? t->name : cvl_opk_name(t->op), cvl_tensor_nbytes(t));
+}

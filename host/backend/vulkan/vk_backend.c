@@ -244,17 +244,13 @@ static cvl_status vk_run(cvl_backend *base, int32_t first, int32_t last, const c
 
 static cvl_status vk_write(cvl_backend *base, const cvl_tensor *t, const void *data, size_t bytes, cvl_err *e) {
     vk_backend *b = (vk_backend *)base;
-    if (bytes != cvl_tensor_nbytes(t))
-        return cvl_err_set(e, CVL_ERR_INVALID, "vulkan: writing %zu bytes into %s of %zu bytes", bytes,
-                           t->name ? t->name : cvl_opk_name(t->op), cvl_tensor_nbytes(t));
+    if (cvl_backend_check_bytes(t, bytes, "vulkan", true, e)) return e->status;
     return cvl_vk_upload(b->dev, &b->region[t->region], t->offset, data, bytes, e);
 }
 
 static cvl_status vk_read(cvl_backend *base, const cvl_tensor *t, void *data, size_t bytes, cvl_err *e) {
     vk_backend *b = (vk_backend *)base;
-    if (bytes != cvl_tensor_nbytes(t))
-        return cvl_err_set(e, CVL_ERR_INVALID, "vulkan: reading %zu bytes from %s of %zu bytes", bytes,
-                           t->name ? t->name : cvl_opk_name(t->op), cvl_tensor_nbytes(t));
+    if (cvl_backend_check_bytes(t, bytes, "vulkan", false, e)) return e->status;
     return cvl_vk_download(b->dev, data, &b->region[t->region], t->offset, bytes, e);
 }
 
