@@ -806,14 +806,16 @@ static cvl_status cpu_run(cvl_backend *base, int32_t first, int32_t last, const 
 
 static cvl_status cpu_write(cvl_backend *base, const cvl_tensor *t, const void *data, size_t bytes, cvl_err *e) {
     cpu_backend *b = (cpu_backend *)base;
-    if (cvl_backend_check_bytes(t, bytes, "cpu", true, e)) return e->status;
+    cvl_status bad = cvl_backend_check_bytes(t, bytes, "cpu", true, e);
+    if (bad) return bad;
     memcpy(ptr(b, t), data, bytes);
     return CVL_OK;
 }
 
 static cvl_status cpu_read(cvl_backend *base, const cvl_tensor *t, void *data, size_t bytes, cvl_err *e) {
     cpu_backend *b = (cpu_backend *)base;
-    if (cvl_backend_check_bytes(t, bytes, "cpu", false, e)) return e->status;
+    cvl_status bad = cvl_backend_check_bytes(t, bytes, "cpu", false, e);
+    if (bad) return bad;
     memcpy(data, ptr(b, t), bytes);
     return CVL_OK;
 }

@@ -244,13 +244,15 @@ static cvl_status vk_run(cvl_backend *base, int32_t first, int32_t last, const c
 
 static cvl_status vk_write(cvl_backend *base, const cvl_tensor *t, const void *data, size_t bytes, cvl_err *e) {
     vk_backend *b = (vk_backend *)base;
-    if (cvl_backend_check_bytes(t, bytes, "vulkan", true, e)) return e->status;
+    cvl_status bad = cvl_backend_check_bytes(t, bytes, "vulkan", true, e);
+    if (bad) return bad;
     return cvl_vk_upload(b->dev, &b->region[t->region], t->offset, data, bytes, e);
 }
 
 static cvl_status vk_read(cvl_backend *base, const cvl_tensor *t, void *data, size_t bytes, cvl_err *e) {
     vk_backend *b = (vk_backend *)base;
-    if (cvl_backend_check_bytes(t, bytes, "vulkan", false, e)) return e->status;
+    cvl_status bad = cvl_backend_check_bytes(t, bytes, "vulkan", false, e);
+    if (bad) return bad;
     return cvl_vk_download(b->dev, data, &b->region[t->region], t->offset, bytes, e);
 }
 
