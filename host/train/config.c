@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "plugins/value.h"
 #include "util/strutil.h"
@@ -275,6 +276,11 @@ cvl_status cvl_config_from_json(cvl_config *cfg, json_t *root, const char *sourc
 }
 
 cvl_status cvl_config_load(cvl_config *cfg, const char *path, const char *const *sets, size_t n_sets, cvl_err *e) {
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        memset(cfg, 0, sizeof *cfg);
+        return cvl_err_set(e, CVL_ERR_IO, "%s: not a regular file", path);
+    }
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (root == NULL) {

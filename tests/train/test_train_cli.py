@@ -70,6 +70,8 @@ try:
                  "--set", "normalize.mean=[0.1,0.2]")
     rc, out, err = subprocess.run([HOST, "train", os.path.join(tmp, "missing.json")], capture_output=True, text=True).returncode, "", ""
     check(rc == 1, "a missing config file fails")
+    p = subprocess.run([HOST, "train", tmp], capture_output=True, text=True)
+    check(p.returncode == 1 and p.stderr.strip() == f"cvl-host: {tmp}: not a regular file", "a directory as config", p.stderr)
 
     # Hostile dataset files: a copy of Fashion-MNIST's test files, broken one way at a time.
     root = os.path.join(tmp, "data")
