@@ -276,8 +276,8 @@ cvl_status cvl_config_from_json(cvl_config *cfg, json_t *root, const char *sourc
 }
 
 cvl_status cvl_config_load(cvl_config *cfg, const char *path, const char *const *sets, size_t n_sets, cvl_err *e) {
-    struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
         memset(cfg, 0, sizeof *cfg);
         return cvl_err_set(e, CVL_ERR_IO, "%s: not a regular file", path);
     }
