@@ -42,6 +42,26 @@ cvl_status cvl_vk_cross_entropy_bwd(cvl_vk_seq *seq, cvl_vk_view dlogits, cvl_vk
 cvl_status cvl_vk_sgd(cvl_vk_seq *seq, cvl_vk_view param, cvl_vk_view grad, cvl_vk_view buf, cvl_vk_view scalars,
                       float momentum, float dampening, float weight_decay, bool nesterov, cvl_err *err);
 
+/* Batch norm over (N, C, HW): statistics (2, C) -- from the batch when the
+ * scalar buffer's slot 3 says training, updating the running statistics
+ * and num_batches_tracked, else from the running ones -- and y = BN(x). */
+cvl_status cvl_vk_bn_stats(cvl_vk_seq *seq, cvl_vk_view stats, cvl_vk_view rmean, cvl_vk_view rvar, cvl_vk_view nbt,
+                           cvl_vk_view x, cvl_vk_view scalars, uint32_t N, uint32_t C, uint32_t HW, float eps,
+                           float momentum, cvl_err *err);
+cvl_status cvl_vk_bn_apply(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, cvl_vk_view stats, cvl_vk_view gamma,
+                           cvl_vk_view beta, uint32_t C, uint32_t HW, cvl_err *err);
+/* params false: out = dx; true: out (2, C) = d gamma, d beta. */
+cvl_status cvl_vk_bn_bwd(cvl_vk_seq *seq, cvl_vk_view out, cvl_vk_view dy, cvl_vk_view x, cvl_vk_view stats,
+                         cvl_vk_view gamma, uint32_t N, uint32_t C, uint32_t HW, bool params, cvl_err *err);
+/* geom: planes (N*C), H, W, P, Q, k, stride, pad. */
+cvl_status cvl_vk_pool2d(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, const uint32_t geom[8], bool is_max, cvl_err *err);
+cvl_status cvl_vk_pool2d_bwd(cvl_vk_seq *seq, cvl_vk_view dx, cvl_vk_view dy, cvl_vk_view x, cvl_vk_view y,
+                             const uint32_t geom[8], bool is_max, cvl_err *err);
+/* x seen as (outer, D, inner): forward y = x[:, start:start+len, :];
+ * backward y (outer, D, inner) = x placed at [start, start+len), zeros elsewhere. */
+cvl_status cvl_vk_slice(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, uint32_t D, uint32_t len, uint32_t start,
+                        uint32_t inner, bool backward, cvl_err *err);
+
 /* y (rows) = sum over the last axis of x (rows, len). Rows longer than one
  * workgroup's share take more passes through `scratch`, which must hold
  * cvl_vk_reduce_sum_scratch(rows, len) floats (0: pass an empty view). */

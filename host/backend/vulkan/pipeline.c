@@ -20,6 +20,12 @@
 #include "cross_entropy.spv.h"
 #include "cross_entropy_bwd.spv.h"
 #include "sgd.spv.h"
+#include "bn_stats.spv.h"
+#include "bn_apply.spv.h"
+#include "bn_bwd.spv.h"
+#include "pool2d.spv.h"
+#include "pool2d_bwd.spv.h"
+#include "slice.spv.h"
 
 typedef struct kernel_desc {
     const char *name;
@@ -42,6 +48,12 @@ static const kernel_desc k_kernels[CVL_VK_KERNEL_COUNT] = {
     KERNEL(CVL_VK_CROSS_ENTROPY, cross_entropy, 3, 5),
     KERNEL(CVL_VK_CROSS_ENTROPY_BWD, cross_entropy_bwd, 4, 6),
     KERNEL(CVL_VK_SGD, sgd, 4, 9),
+    KERNEL(CVL_VK_BN_STATS, bn_stats, 6, 11),
+    KERNEL(CVL_VK_BN_APPLY, bn_apply, 5, 8),
+    KERNEL(CVL_VK_BN_BWD, bn_bwd, 5, 9),
+    KERNEL(CVL_VK_POOL2D, pool2d, 2, 11),
+    KERNEL(CVL_VK_POOL2D_BWD, pool2d_bwd, 4, 13),
+    KERNEL(CVL_VK_SLICE, slice, 2, 8),
 };
 #undef KERNEL
 

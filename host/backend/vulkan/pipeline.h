@@ -34,6 +34,12 @@ typedef enum cvl_vk_kernel {
     CVL_VK_CROSS_ENTROPY,
     CVL_VK_CROSS_ENTROPY_BWD,
     CVL_VK_SGD,
+    CVL_VK_BN_STATS,
+    CVL_VK_BN_APPLY,
+    CVL_VK_BN_BWD,
+    CVL_VK_POOL2D,
+    CVL_VK_POOL2D_BWD,
+    CVL_VK_SLICE,
     CVL_VK_KERNEL_COUNT
 } cvl_vk_kernel;
 

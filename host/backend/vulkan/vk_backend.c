@@ -13,7 +13,9 @@
  *
  * Op coverage grows op by op; today: the leaves, views, linear, matmul,
  * relu and its gradient, add/accumulate, bias gradients, cross-entropy and
- * its gradient, and SGD -- everything the mlp reference model trains with.
+ * its gradient, SGD, batch norm (both modes, both backward passes), max
+ * and average pooling (global too) with their gradients, and slices --
+ * everything the mlp trains with, and all of the cnn but its convolutions.
  * plan() refuses any other op with a message naming it and the node. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +89,17 @@ static bool supported(const cvl_tensor *t, const char **why) {
     case CVL_OPK_SGD:
         *why = "gradient clipping";
         return t->ip[0] == 0;
+    case CVL_OPK_BN_STATS:
+    case CVL_OPK_BN_APPLY:
+    case CVL_OPK_BN_BWD:
+    case CVL_OPK_BN_BWD_PARAMS:
+    case CVL_OPK_POOL2D:
+    case CVL_OPK_POOL2D_BWD:
+    case CVL_OPK_GPOOL:
+    case CVL_OPK_GPOOL_BWD:
+    case CVL_OPK_SLICE:
+    case CVL_OPK_SLICE_BWD:
+        return true;
     default:
         *why = cvl_opk_name(t->op);
         return false;
@@ -205,6 +218,50 @@ static cvl_status record(vk_backend *b, cvl_vk_seq *seq, const cvl_tensor *t, cv
         return cvl_vk_sgd(seq, view(b, s[0]), view(b, s[1]), buf, scal, (float)o->momentum, (float)o->dampening,
                           (float)o->weight_decay, o->nesterov, e);
     }
+    case CVL_OPK_BN_STATS: {
+        const cvl_tensor *x = s[0];
+        uint32_t N = (uint32_t)x->shape[0], C = (uint32_t)x->shape[1], HW = (uint32_t)(cvl_tensor_numel(x) / ((size_t)N * C));
+        return cvl_vk_bn_stats(seq, view(b, t), view(b, s[1]), view(b, s[2]), view(b, s[3]), view(b, x), scal, N, C, HW,
+                               (float)t->fp[0], (float)t->fp[1], e);
+    }
+    case CVL_OPK_BN_APPLY: {
+        const cvl_tensor *x = s[0];
+        uint32_t N = (uint32_t)x->shape[0], C = (uint32_t)x->shape[1], HW = (uint32_t)(cvl_tensor_numel(x) / ((size_t)N * C));
+        return cvl_vk_bn_apply(seq, view(b, t), view(b, x), view(b, s[1]), view(b, s[2]), view(b, s[3]), C, HW, e);
+    }
+    case CVL_OPK_BN_BWD:
+    case CVL_OPK_BN_BWD_PARAMS: {
+        const cvl_tensor *x = s[1];
+        uint32_t N = (uint32_t)x->shape[0], C = (uint32_t)x->shape[1], HW = (uint32_t)(cvl_tensor_numel(x) / ((size_t)N * C));
+        bool params = t->op == CVL_OPK_BN_BWD_PARAMS;
+        cvl_vk_view gamma = params ? view(b, s[2]) : view(b, s[3]); /* unused by the params pass */
+        return cvl_vk_bn_bwd(seq, view(b, t), view(b, s[0]), view(b, x), view(b, s[2]), gamma, N, C, HW, params, e);
+    }
+    case CVL_OPK_POOL2D:
+    case CVL_OPK_POOL2D_BWD:
+    case CVL_OPK_GPOOL:
+    case CVL_OPK_GPOOL_BWD: {
+        bool fwd = t->op == CVL_OPK_POOL2D || t->op == CVL_OPK_GPOOL, global = t->op == CVL_OPK_GPOOL || t->op == CVL_OPK_GPOOL_BWD;
+        const cvl_tensor *x = fwd ? s[0] : s[1], *y = fwd ? t : s[2];
+        uint32_t H = (uint32_t)x->shape[2], W = (uint32_t)x->shape[3];
+        uint32_t geom[8] = {(uint32_t)(x->shape[0] * x->shape[1]), H, W, global ? 1 : (uint32_t)y->shape[2],
+                            global ? 1 : (uint32_t)y->shape[3], global ? H : (uint32_t)t->ip[1],
+                            global ? 1 : (uint32_t)t->ip[2], global ? 0 : (uint32_t)t->ip[3]};
+        bool is_max = t->ip[0] == CVL_OP_MAX_POOL;
+        if (global && H != W) return cvl_err_set(e, CVL_ERR_UNSUPPORTED, "vulkan: global pooling of a %ux%u (non-square) map", H, W);
+        if (fwd) return cvl_vk_pool2d(seq, view(b, t), view(b, x), geom, is_max, e);
+        return cvl_vk_pool2d_bwd(seq, view(b, t), view(b, s[0]), view(b, x), view(b, y), geom, is_max, e);
+    }
+    case CVL_OPK_SLICE:
+    case CVL_OPK_SLICE_BWD: {
+        bool fwd = t->op == CVL_OPK_SLICE;
+        const cvl_tensor *big = fwd ? s[0] : t;
+        int32_t axis = (int32_t)t->ip[0];
+        size_t inner = 1;
+        for (int32_t i = axis + 1; i < big->ndim; i++) inner *= (size_t)big->shape[i];
+        return cvl_vk_slice(seq, view(b, t), view(b, s[0]), (uint32_t)big->shape[axis], (uint32_t)(t->ip[2] - t->ip[1]),
+                            (uint32_t)t->ip[1], (uint32_t)inner, !fwd, e);
+    }
     default:
         return cvl_err_set(e, CVL_ERR_UNSUPPORTED, "vulkan: op %s", cvl_opk_name(t->op));
     }
@@ -216,7 +273,7 @@ static cvl_status vk_run(cvl_backend *base, int32_t first, int32_t last, const c
     if (g == NULL) return cvl_err_set(e, CVL_ERR_INVALID, "vulkan: run before plan");
     if (first < 0) first = 0;
     if (last > g->n) last = g->n;
-    float s[16] = {(float)sc->lr, (float)sc->step, 1.0f};
+    float s[16] = {(float)sc->lr, (float)sc->step, 1.0f, sc->training ? 1.0f : 0.0f};
     cvl_status st = cvl_vk_upload(b->dev, &b->scalars, 0, s, sizeof s, e);
     if (st) return st;
     cvl_vk_seq *seq = NULL;
