@@ -62,6 +62,15 @@ cvl_status cvl_vk_pool2d_bwd(cvl_vk_seq *seq, cvl_vk_view dx, cvl_vk_view dy, cv
 cvl_status cvl_vk_slice(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, uint32_t D, uint32_t len, uint32_t start,
                         uint32_t inner, bool backward, cvl_err *err);
 
+/* Convolution geometry: x (N,C,H,W), W (K,C/groups,R,S), y (N,K,P,Q). */
+typedef struct cvl_vk_conv_geom {
+    uint32_t N, C, H, W, K, R, S, P, Q, sh, sw, ph, pw, dh, dw, groups;
+} cvl_vk_conv_geom;
+/* mode 0: out = y from (a = W, b = x); 1: out = dx from (a = W, b = dy);
+ * 2: out = dW from (a = dy, b = x). Implicit GEMM, register-tiled. */
+cvl_status cvl_vk_conv2d(cvl_vk_seq *seq, cvl_vk_view out, cvl_vk_view a, cvl_vk_view b, const cvl_vk_conv_geom *g,
+                         int mode, cvl_err *err);
+
 /* y (rows) = sum over the last axis of x (rows, len). Rows longer than one
  * workgroup's share take more passes through `scratch`, which must hold
  * cvl_vk_reduce_sum_scratch(rows, len) floats (0: pass an empty view). */

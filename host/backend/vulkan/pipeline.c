@@ -26,6 +26,7 @@
 #include "pool2d.spv.h"
 #include "pool2d_bwd.spv.h"
 #include "slice.spv.h"
+#include "conv2d.spv.h"
 
 typedef struct kernel_desc {
     const char *name;
@@ -54,6 +55,7 @@ static const kernel_desc k_kernels[CVL_VK_KERNEL_COUNT] = {
     KERNEL(CVL_VK_POOL2D, pool2d, 2, 11),
     KERNEL(CVL_VK_POOL2D_BWD, pool2d_bwd, 4, 13),
     KERNEL(CVL_VK_SLICE, slice, 2, 8),
+    KERNEL(CVL_VK_CONV2D, conv2d, 3, 19),
 };
 #undef KERNEL
 

@@ -40,6 +40,7 @@ typedef enum cvl_vk_kernel {
     CVL_VK_POOL2D,
     CVL_VK_POOL2D_BWD,
     CVL_VK_SLICE,
+    CVL_VK_CONV2D,
     CVL_VK_KERNEL_COUNT
 } cvl_vk_kernel;
 

@@ -15,7 +15,8 @@
  * relu and its gradient, add/accumulate, bias gradients, cross-entropy and
  * its gradient, SGD, batch norm (both modes, both backward passes), max
  * and average pooling (global too) with their gradients, and slices --
- * everything the mlp trains with, and all of the cnn but its convolutions.
+ * convolutions without bias (implicit GEMM, all three directions) --
+ * everything the mlp, the cnn and the ResNets train with.
  * plan() refuses any other op with a message naming it and the node. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +90,11 @@ static bool supported(const cvl_tensor *t, const char **why) {
     case CVL_OPK_SGD:
         *why = "gradient clipping";
         return t->ip[0] == 0;
+    case CVL_OPK_CONV2D:
+        *why = "convolution bias";
+        return t->n_src == 2;
+    case CVL_OPK_CONV2D_BWD_DATA:
+    case CVL_OPK_CONV2D_BWD_WEIGHT:
     case CVL_OPK_BN_STATS:
     case CVL_OPK_BN_APPLY:
     case CVL_OPK_BN_BWD:
@@ -217,6 +223,21 @@ static cvl_status record(vk_backend *b, cvl_vk_seq *seq, const cvl_tensor *t, cv
         cvl_vk_view buf = o->momentum > 0 ? view(b, s[2]) : view(b, s[0]);
         return cvl_vk_sgd(seq, view(b, s[0]), view(b, s[1]), buf, scal, (float)o->momentum, (float)o->dampening,
                           (float)o->weight_decay, o->nesterov, e);
+    }
+    case CVL_OPK_CONV2D:
+    case CVL_OPK_CONV2D_BWD_DATA:
+    case CVL_OPK_CONV2D_BWD_WEIGHT: {
+        int mode = t->op == CVL_OPK_CONV2D ? 0 : t->op == CVL_OPK_CONV2D_BWD_DATA ? 1 : 2;
+        const cvl_tensor *x = mode == 0 ? s[0] : mode == 1 ? t : s[1];
+        const cvl_tensor *w = mode == 2 ? t : s[1];
+        const cvl_tensor *y = mode == 0 ? t : s[0];
+        cvl_vk_conv_geom cg = {(uint32_t)x->shape[0], (uint32_t)x->shape[1], (uint32_t)x->shape[2], (uint32_t)x->shape[3],
+                               (uint32_t)w->shape[0], (uint32_t)w->shape[2], (uint32_t)w->shape[3], (uint32_t)y->shape[2],
+                               (uint32_t)y->shape[3], (uint32_t)t->ip[0], (uint32_t)t->ip[1], (uint32_t)t->ip[2],
+                               (uint32_t)t->ip[3], (uint32_t)t->ip[4], (uint32_t)t->ip[5], (uint32_t)t->ip[6]};
+        if (mode == 0) return cvl_vk_conv2d(seq, view(b, t), view(b, w), view(b, x), &cg, 0, e);
+        if (mode == 1) return cvl_vk_conv2d(seq, view(b, t), view(b, w), view(b, s[0]), &cg, 1, e);
+        return cvl_vk_conv2d(seq, view(b, t), view(b, s[0]), view(b, x), &cg, 2, e);
     }
     case CVL_OPK_BN_STATS: {
         const cvl_tensor *x = s[0];
