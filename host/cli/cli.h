@@ -24,5 +24,6 @@ int cvl_cmd_list(cvl_cli *cli, int argc, char **argv);
 int cvl_cmd_train(cvl_cli *cli, int argc, char **argv);
 int cvl_cmd_config_docs(cvl_cli *cli, int argc, char **argv);
 int cvl_cmd_devices(cvl_cli *cli, int argc, char **argv);
+int cvl_cmd_data(cvl_cli *cli, int argc, char **argv);
 
 #endif

@@ -21,6 +21,7 @@ static const command commands[] = {
     {"--list", cvl_cmd_list,
      "--list [KIND] [--json]   installed components (KIND: encoder, aggregator, head,\n"
      "                           loss, optimizer) with their parameters"},
+    {"data", cvl_cmd_data, "data CONFIG [--grid FILE] [--json]  dataset sizes, class counts, mean/std, augmented grid"},
     {"config-docs", cvl_cmd_config_docs, "config-docs              every config key with its type and default (markdown)"},
     {"train", cvl_cmd_train,
      "train CONFIG [--set k=v]... [--device D] [--threads N] [--run-dir DIR] [--quiet]\n"
