@@ -37,10 +37,16 @@ cvl_status cvl_image_decode_mem(float *out, const uint8_t *buf, size_t len, int6
         return cvl_err_set(e, CVL_ERR_INVALID, "%s: cannot decode image (%s)", path, stbi_failure_reason());
     if (comp != 1 && comp != 3)
         return cvl_err_set(e, CVL_ERR_UNSUPPORTED, "%s: unsupported channel count %d (gray or RGB only)", path, comp);
+    if (iw <= 0 || ih <= 0) return cvl_err_set(e, CVL_ERR_INVALID, "%s: image of %dx%d pixels", path, iw, ih);
     if ((int64_t)iw * ih > (int64_t)1 << 26)
         return cvl_err_set(e, CVL_ERR_INVALID, "%s: image %dx%d is too large", path, iw, ih);
     uint8_t *px = stbi_load_from_memory(buf, (int)len, &iw, &ih, &comp, (int)c);
     if (px == NULL) return cvl_err_set(e, CVL_ERR_INVALID, "%s: cannot decode image (%s)", path, stbi_failure_reason());
+    /* the decoder may disagree with its own header probe on hostile input */
+    if (iw <= 0 || ih <= 0 || (int64_t)iw * ih > (int64_t)1 << 26) {
+        stbi_image_free(px);
+        return cvl_err_set(e, CVL_ERR_INVALID, "%s: image of %dx%d pixels", path, iw, ih);
+    }
     resize_planar(out, px, ih, iw, (int)c, h, w);
     stbi_image_free(px);
     return CVL_OK;
