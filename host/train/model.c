@@ -4,17 +4,24 @@
 
 #include "util/strutil.h"
 
-cvl_tensor *cvl_model_apply(const cvl_registry *r, cvl_graph *g, cvl_kind kind, cvl_component_ref ref,
-                            cvl_tensor *const *inputs, uint32_t n_inputs, int64_t target_dim, cvl_err *e) {
-    const cvl_component *c = cvl_registry_find(r, kind, ref.name);
+/* The registered component, or NULL with "no encoder named 'x' (did you
+ * mean 'y'?)" in e. */
+static const cvl_component *find(const cvl_registry *r, cvl_kind kind, const char *name, cvl_err *e) {
+    const cvl_component *c = cvl_registry_find(r, kind, name);
     if (c == NULL) {
         const char *names[256];
         size_t n = cvl_registry_names(r, kind, names, 256);
-        const char *near = cvl_closest(ref.name, names, n);
-        cvl_err_set(e, CVL_ERR_INVALID, "no %s named '%s'%s%s%s", cvl_kind_name(kind), ref.name,
+        const char *near = cvl_closest(name, names, n);
+        cvl_err_set(e, CVL_ERR_INVALID, "no %s named '%s'%s%s%s", cvl_kind_name(kind), name,
                     near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
-        return NULL;
     }
+    return c;
+}
+
+cvl_tensor *cvl_model_apply(const cvl_registry *r, cvl_graph *g, cvl_kind kind, cvl_component_ref ref,
+                            cvl_tensor *const *inputs, uint32_t n_inputs, int64_t target_dim, cvl_err *e) {
+    const cvl_component *c = find(r, kind, ref.name, e);
+    if (c == NULL) return NULL;
     cvl_tensor *outs[4] = {0};
     cvl_build_io io = {.inputs = inputs, .n_inputs = n_inputs, .outputs = outs, .cap_outputs = 4,
                        .user = g, .target_dim = target_dim};
@@ -29,14 +36,8 @@ cvl_tensor *cvl_model_apply(const cvl_registry *r, cvl_graph *g, cvl_kind kind, 
 
 cvl_status cvl_model_optimizer(const cvl_registry *r, cvl_graph *g, cvl_component_ref ref, cvl_optim_spec *spec,
                                cvl_err *e) {
-    const cvl_component *c = cvl_registry_find(r, CVL_KIND_OPTIMIZER, ref.name);
-    if (c == NULL) {
-        const char *names[64];
-        size_t n = cvl_registry_names(r, CVL_KIND_OPTIMIZER, names, 64);
-        const char *near = cvl_closest(ref.name, names, n);
-        return cvl_err_set(e, CVL_ERR_INVALID, "no optimizer named '%s'%s%s%s", ref.name,
-                           near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
-    }
+    const cvl_component *c = find(r, CVL_KIND_OPTIMIZER, ref.name, e);
+    if (c == NULL) return CVL_ERR_INVALID;
     spec->kind = 0;
     cvl_build_io io = {.user = g, .optim = spec};
     cvl_status st = cvl_component_build(c, ref.params, &io, e);
