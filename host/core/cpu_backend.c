@@ -10,6 +10,7 @@
 
 #include "core/backend.h"
 #include "core/cpu_kernels.h"
+#include "core/cpu_loss.h"
 #include "core/cpu_pool.h"
 #include "core/graph_internal.h"
 
@@ -278,113 +279,6 @@ static uint64_t mix(uint64_t z) {
 static bool keep(const cvl_step_scalars *s, int64_t stream, size_t i, double p) {
     uint64_t h = mix(s->seed ^ mix((uint64_t)s->step * 0x9e3779b97f4a7c15ull ^ mix((uint64_t)stream + 0x632be59bd9b4e019ull)) ^ (uint64_t)i);
     return (double)(h >> 11) * (1.0 / 9007199254740992.0) >= p;
-}
-
-/* -------------------------------------------------------- losses */
-
-static float loss_forward(const cvl_tensor *t, const float *x, const void *target, const float *w) {
-    int kind = (int)t->ip[0];
-    double arg = t->fp[0];
-    const cvl_tensor *pred = t->src[0];
-    if (kind == CVL_OP_CROSS_ENTROPY) {
-        int64_t N = pred->shape[0], C = pred->shape[1];
-        const int32_t *y = target;
-        double total = 0, wsum = 0;
-        for (int64_t i = 0; i < N; i++) {
-            const float *z = x + i * C;
-            float m = z[0];
-            for (int64_t c = 1; c < C; c++) m = z[c] > m ? z[c] : m;
-            double se = 0;
-            for (int64_t c = 0; c < C; c++) se += exp((double)z[c] - m);
-            double lse = m + log(se);
-            int32_t yi = y[i];
-            if (yi < 0 || yi >= C) continue; /* checked by the data layer; never index out */
-            double wy = w ? w[yi] : 1.0;
-            double li = (1 - arg) * wy * (lse - z[yi]);
-            if (arg > 0) {
-                double sm = 0;
-                for (int64_t c = 0; c < C; c++) sm += (w ? w[c] : 1.0) * (lse - z[c]);
-                li += arg / (double)C * sm;
-            }
-            total += li;
-            wsum += wy;
-        }
-        return (float)(wsum > 0 ? total / wsum : 0);
-    }
-    const float *y = target;
-    size_t n = cvl_tensor_numel(pred);
-    double total = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)x[i] - y[i], l;
-        switch (kind) {
-        case CVL_OP_BCE_LOGITS: {
-            double pw = arg > 0 ? arg : 1.0, xi = x[i];
-            double sp_neg = xi < 0 ? -xi + log1p(exp(xi)) : log1p(exp(-xi)); /* softplus(-x) = -log sigmoid(x) */
-            double sp_pos = sp_neg + xi;                                       /* softplus(x) = -log(1-sigmoid(x)) */
-            l = pw * y[i] * sp_neg + (1 - y[i]) * sp_pos;
-            break;
-        }
-        case CVL_OP_MSE: l = d * d; break;
-        case CVL_OP_L1: l = fabs(d); break;
-        default: l = fabs(d) < arg ? 0.5 * d * d : arg * (fabs(d) - 0.5 * arg); break;
-        }
-        total += l;
-    }
-    return (float)(total / (double)n);
-}
-
-static void loss_backward(float *dx, const cvl_tensor *t, float dl, const float *x, const void *target, const float *w) {
-    int kind = (int)t->ip[0];
-    double arg = t->fp[0];
-    const cvl_tensor *pred = t->src[1];
-    if (kind == CVL_OP_CROSS_ENTROPY) {
-        int64_t N = pred->shape[0], C = pred->shape[1];
-        const int32_t *y = target;
-        double wsum = 0;
-        for (int64_t i = 0; i < N; i++)
-            if (y[i] >= 0 && y[i] < C) wsum += w ? w[y[i]] : 1.0;
-        double scale = wsum > 0 ? dl / wsum : 0;
-        for (int64_t i = 0; i < N; i++) {
-            const float *z = x + i * C;
-            float *d = dx + i * C;
-            int32_t yi = y[i];
-            if (yi < 0 || yi >= C) {
-                memset(d, 0, (size_t)C * sizeof *d);
-                continue;
-            }
-            float m = z[0];
-            for (int64_t c = 1; c < C; c++) m = z[c] > m ? z[c] : m;
-            double se = 0;
-            for (int64_t c = 0; c < C; c++) se += exp((double)z[c] - m);
-            double wy = w ? w[yi] : 1.0, wall = 0;
-            if (arg > 0)
-                for (int64_t c = 0; c < C; c++) wall += w ? w[c] : 1.0;
-            for (int64_t c = 0; c < C; c++) {
-                double p = exp((double)z[c] - m) / se;
-                double g = (1 - arg) * wy * (p - (c == yi));
-                if (arg > 0) g += arg / (double)C * (wall * p - (w ? w[c] : 1.0));
-                d[c] = (float)(g * scale);
-            }
-        }
-        return;
-    }
-    const float *y = target;
-    size_t n = cvl_tensor_numel(pred);
-    double scale = dl / (double)n;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)x[i] - y[i], gi;
-        switch (kind) {
-        case CVL_OP_BCE_LOGITS: {
-            double pw = arg > 0 ? arg : 1.0, s = 1.0 / (1.0 + exp(-(double)x[i]));
-            gi = pw * y[i] * (s - 1.0) + (1 - y[i]) * s;
-            break;
-        }
-        case CVL_OP_MSE: gi = 2 * d; break;
-        case CVL_OP_L1: gi = d > 0 ? 1 : (d < 0 ? -1 : 0); break;
-        default: gi = fabs(d) < arg ? d : arg * (d > 0 ? 1 : -1); break;
-        }
-        dx[i] = (float)(gi * scale);
-    }
 }
 
 /* -------------------------------------------------------- optimizers */
@@ -767,10 +661,10 @@ static void run_node(cpu_backend *b, const cvl_graph *g, cvl_tensor *t, const cv
         break;
     }
     case CVL_OPK_LOSS:
-        y[0] = loss_forward(t, F(src[0]), ptr(b, src[1]), t->n_src > 2 ? F(src[2]) : NULL);
+        y[0] = cvl_cpu_loss_forward(t, F(src[0]), ptr(b, src[1]), t->n_src > 2 ? F(src[2]) : NULL);
         break;
     case CVL_OPK_LOSS_BWD:
-        loss_backward(y, t, F(src[0])[0], F(src[1]), ptr(b, src[2]), t->n_src > 3 ? F(src[3]) : NULL);
+        cvl_cpu_loss_backward(y, t, F(src[0])[0], F(src[1]), ptr(b, src[2]), t->n_src > 3 ? F(src[3]) : NULL);
         break;
     case CVL_OPK_GRAD_NORM: {
         double acc = 0;

@@ -21,8 +21,13 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL on_message(VkDebugUtilsMessageSeverityFlag
     bool general = !(types & (VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
                               VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT));
     if (general && severity < VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) return VK_FALSE;
-    /* ... except the layer's own "I am active" banner. */
-    if (data && data->pMessageIdName && strstr(data->pMessageIdName, "createinstance-status-message"))
+    /* ... except the layer talking about itself: its "I am active" banner, and
+     * the note that its own shader cache file does not exist yet (a fresh
+     * machine's first run), neither of which is about our use of the API. */
+    const char *id = data && data->pMessageIdName ? data->pMessageIdName : "";
+    if (strstr(id, "createinstance-status-message")) return VK_FALSE;
+    if (strstr(id, "UNASSIGNED-cache-file-error") &&
+        severity < VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT)
         return VK_FALSE;
     inst->n_messages++;
     const char *msg = data && data->pMessage ? data->pMessage : "(no text)";
