@@ -256,11 +256,23 @@ cvl_status cvl_mlflow_experiment(char id_out[32], const char *root, const char *
     }
     closedir(d);
     if (id_out[0]) return CVL_OK;
-    uint8_t rnd[8];
-    random_bytes(rnd, sizeof rnd);
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v = v << 8 | rnd[i];
-    snprintf(id_out, 32, "%" PRIu64, (uint64_t)(100000000000000000ULL + v % 900000000000000000ULL)); /* 18 digits */
+    /* A fresh 18-digit id, as MLflow makes them; never one whose folder
+     * exists already (a deleted experiment's, or one a racing run made). */
+    for (int tries = 0;; tries++) {
+        uint8_t rnd[8];
+        random_bytes(rnd, sizeof rnd);
+        uint64_t v = 0;
+        for (int i = 0; i < 8; i++) v = v << 8 | rnd[i];
+        snprintf(id_out, 32, "%" PRIu64, (uint64_t)(100000000000000000ULL + v % 900000000000000000ULL));
+        char path[PATH_MAX + 40];
+        snprintf(path, sizeof path, "%s/%s", root_abs, id_out);
+        struct stat sb;
+        if (stat(path, &sb) != 0) break;
+        if (tries == 100) {
+            id_out[0] = '\0';
+            return cvl_err_set(e, CVL_ERR_IO, "%s: cannot find an unused experiment id", root_abs);
+        }
+    }
     st = write_experiment_meta(root_abs, id_out, name, e);
     if (st != CVL_OK) id_out[0] = '\0';
     return st;

@@ -58,13 +58,17 @@ typedef struct axis {
 } axis;
 
 /* Range over finite values, widened to whole ticks; a flat range is opened up. */
-static axis make_axis(double lo, double hi, bool from_zero) {
+static axis make_axis(double lo, double hi, bool from_zero, double margin) {
     axis a;
     if (!(lo <= hi)) lo = 0, hi = 1; /* no data */
     if (from_zero && lo > 0 && lo < 0.5 * hi) lo = 0;
     if (hi - lo < 1e-12 * fmax(1, fabs(hi))) {
         double pad = fabs(hi) > 0 ? fabs(hi) * 0.1 : 1;
         lo -= pad, hi += pad;
+    } else if (margin > 0) { /* keep a curve's extremes off the frame */
+        double pad = (hi - lo) * margin;
+        lo = lo >= 0 && lo - pad < 0 ? 0 : lo - pad; /* no negative ticks for a loss */
+        hi += pad;
     }
     a.step = nice_step(hi - lo, 5);
     a.lo = floor(lo / a.step + 1e-9) * a.step;
@@ -158,7 +162,7 @@ static void draw_legend(FILE *f, const cvl_report_plot *p) {
 static void write_plot(FILE *f, const cvl_report_plot *p) {
     double xlo, xhi, ylo, yhi;
     plot_ranges(p, &xlo, &xhi, &ylo, &yhi);
-    axis ax = make_axis(xlo, xhi, true), ay = make_axis(ylo, yhi, false);
+    axis ax = make_axis(xlo, xhi, true, 0), ay = make_axis(ylo, yhi, false, 0.03);
     fprintf(f, "<figure class=\"plot\"><figcaption>");
     put_escaped(f, p->title);
     fprintf(f, "</figcaption>\n<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" role=\"img\">\n", PW,

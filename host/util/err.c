@@ -4,6 +4,14 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Messages are one line whatever they quote (a tensor name or a CSV field
+ * from a hostile file may hold a newline or an escape sequence): control
+ * characters become '?'. */
+static void one_line(char *s) {
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) *s = *s == '\t' ? ' ' : '?';
+}
+
 cvl_status cvl_err_set(cvl_err *e, cvl_status status, const char *fmt, ...) {
     if (e == NULL || e->status != CVL_OK) {
         return status;
@@ -13,6 +21,7 @@ cvl_status cvl_err_set(cvl_err *e, cvl_status status, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     va_end(ap);
+    one_line(e->msg);
     return status;
 }
 
@@ -30,6 +39,7 @@ cvl_status cvl_err_prefix(cvl_err *e, const char *fmt, ...) {
     memmove(e->msg + lp, e->msg, lm);
     memcpy(e->msg, prefix, lp);
     e->msg[lp + lm] = '\0';
+    one_line(e->msg);
     return e->status;
 }
 
