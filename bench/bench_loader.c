@@ -23,14 +23,13 @@ static int write_folder(const char *root, const cvl_dataset *ds, int64_t n) {
         mkdir(p, 0755);
     }
     float img[784];
-    float *in[1] = {img};
-    int32_t lab[1];
+    cvl_sample s = {.inputs = {img}};
     uint8_t px[784];
     cvl_err e = {0};
     for (int64_t i = 0; i < n; i++) {
-        if (ds->vt->get_sample(in, lab, ds, i, &e) != CVL_OK) return 1;
+        if (ds->vt->get_sample(&s, ds, i, &e) != CVL_OK) return 1;
         for (int k = 0; k < 784; k++) px[k] = (uint8_t)(img[k] * 255.0f + 0.5f);
-        snprintf(p, sizeof p, "%s/%d/%05lld.png", root, lab[0], (long long)i);
+        snprintf(p, sizeof p, "%s/%d/%05lld.png", root, s.labels[0], (long long)i);
         if (!stbi_write_png(p, 28, 28, 1, px, 28)) return 1;
     }
     return 0;
@@ -48,7 +47,7 @@ static double run(const cvl_dataset *ds, const cvl_transform *tf, int n_tf, int 
                   double *checksum) {
     cvl_err e = {0};
     cvl_loader *ld;
-    cvl_loader_opts o = {.batch = batch, .shuffle = 1, .drop_last = 1, .workers = workers, .seed = 1, .tf = tf, .n_tf = n_tf};
+    cvl_loader_opts o = {.batch = batch, .shuffle = 1, .drop_last = 1, .training = 1, .workers = workers, .seed = 1, .tf = tf, .n_tf = n_tf};
     if (cvl_loader_init(&ld, ds, &o, &e) != CVL_OK) {
         fprintf(stderr, "%s\n", e.msg);
         return 0;

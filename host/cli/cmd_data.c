@@ -41,15 +41,15 @@ static cvl_status grid(const char *path, const cvl_data *d, const cvl_data_confi
     if (d->train->inputs[0].kind != CVL_DATA_IMAGE)
         return cvl_err_set(e, CVL_ERR_INVALID, "%s: --grid: the first input is not an image", c->path);
     cvl_loader *ld;
-    cvl_loader_opts o = {.batch = c->train_batch < 64 ? c->train_batch : 64, .shuffle = 1, .seed = c->seed,
-                         .tf = c->tf, .n_tf = c->n_tf};
+    cvl_loader_opts o = cvl_data_loader_opts(c, 1);
+    o.batch = c->train_batch < 64 ? c->train_batch : 64;
     cvl_status st = cvl_loader_init(&ld, d->train, &o, e);
     if (st != CVL_OK) return st;
     cvl_loader_start_epoch(ld, 0);
     const cvl_batch *b;
     st = cvl_loader_next(&b, ld, e);
     if (st == CVL_OK && b == NULL) st = cvl_err_set(e, CVL_ERR_INVALID, "%s: the training split is empty", c->path);
-    if (st == CVL_OK) st = cvl_data_write_grid(path, b, d->train, c->class_names, c->classes, e);
+    if (st == CVL_OK) st = cvl_data_write_grid(path, b, c->class_names, c->classes, e);
     cvl_loader_free(ld);
     return st;
 }

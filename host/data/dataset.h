@@ -1,9 +1,15 @@
 /* dataset.h -- datasets behind one interface, transforms, a threaded loader.
  *
  * The data layer knows nothing of graphs or backends: it yields host float
- * batches. A dataset declares its inputs (an image (C,H,W) or a numerical
- * vector (F)) and its targets (a class index); get_sample writes one sample
- * into caller-owned buffers. Images come out in [0,1] before transforms.
+ * batches. A dataset declares its inputs and its targets (cvl_data_decl);
+ * get_sample writes one sample into caller-owned buffers. Images come out
+ * (C,H,W) in [0,1] before transforms.
+ *
+ *   inputs                       targets
+ *   IMAGE        (C,H,W) floats  CLASS       one int32 label in [0,classes)
+ *   NUMERICAL    (F) floats      MULTILABEL  (K) floats, multi-hot 0/1
+ *   BOOLEAN      (1) float 0/1   NUMERICAL   (F) floats
+ *   CATEGORICAL  (K) one-hot     BOOLEAN     (1) float 0/1
  *
  * Randomness: every random draw is a pure function of (seed, epoch, sample
  * index, stream) through a counter-based hash (cvl_data_rand), so batches
@@ -18,23 +24,47 @@
 
 #define CVL_DATA_MAX_IO 8
 
-typedef enum cvl_data_kind { CVL_DATA_IMAGE, CVL_DATA_NUMERICAL, CVL_DATA_CLASS } cvl_data_kind;
+typedef enum cvl_data_kind {
+    CVL_DATA_IMAGE,       /* input: (c,h,w) */
+    CVL_DATA_NUMERICAL,   /* input or target: (f) floats */
+    CVL_DATA_CLASS,       /* target: an int32 label in [0, classes) */
+    CVL_DATA_BOOLEAN,     /* input or target: (f = 1) float, 0 or 1 */
+    CVL_DATA_CATEGORICAL, /* input: one-hot (f = classes) */
+    CVL_DATA_MULTILABEL,  /* target: multi-hot (f = classes) */
+} cvl_data_kind;
 
 typedef struct cvl_data_decl {
     char name[64];
     cvl_data_kind kind;
     int64_t c, h, w;  /* image: (C,H,W) */
-    int64_t f;        /* numerical: (F) */
-    int64_t classes;  /* class target: labels in [0, classes) */
+    int64_t f;        /* floats per sample of every non-image, non-class decl; 0 for CLASS */
+    int64_t classes;  /* CLASS, CATEGORICAL, MULTILABEL: number of categories */
+    /* CLASS, CATEGORICAL, MULTILABEL: `classes` names, or NULL when the data
+     * has none. Owned by the dataset or by the config it was opened from. */
+    char *const *categories;
 } cvl_data_decl;
+
+/* Floats per sample: c*h*w for images, f otherwise (0 for a class target). */
+int64_t cvl_data_decl_floats(const cvl_data_decl *d);
+/* Whether a target's batch buffer is values[t] (float) rather than labels[t]. */
+static inline bool cvl_data_is_float_target(const cvl_data_decl *d) { return d->kind != CVL_DATA_CLASS; }
+
+/* Where get_sample writes one sample. The caller points inputs[i] at
+ * cvl_data_decl_floats(&ds->inputs[i]) floats and values[t] at
+ * targets[t].f floats for every float target (NULL for class targets);
+ * the dataset fills labels[t] for class targets. */
+typedef struct cvl_sample {
+    float *inputs[CVL_DATA_MAX_IO];
+    int32_t labels[CVL_DATA_MAX_IO];
+    float *values[CVL_DATA_MAX_IO];
+} cvl_sample;
 
 typedef struct cvl_dataset cvl_dataset;
 
 typedef struct cvl_dataset_vt {
     int64_t (*size)(const cvl_dataset *ds);
-    /* inputs[i] is (C*H*W) or (F) floats; labels[t] one int32 per target.
-     * Must be safe to call from several threads at once. */
-    cvl_status (*get_sample)(float **inputs, int32_t *labels, const cvl_dataset *ds, int64_t index, cvl_err *e);
+    /* Must be safe to call from several threads at once. */
+    cvl_status (*get_sample)(cvl_sample *s, const cvl_dataset *ds, int64_t index, cvl_err *e);
     void (*free)(cvl_dataset *ds);
 } cvl_dataset_vt;
 
@@ -52,6 +82,26 @@ cvl_status cvl_dataset_subset(cvl_dataset **out, const cvl_dataset *base, const 
 /* The index in the underlying dataset of sample i of a (possibly nested) subset. */
 int64_t cvl_dataset_root_index(const cvl_dataset *ds, int64_t i);
 void cvl_dataset_free(cvl_dataset *ds);
+
+/* Extra targets computed from target 0 (a class label) of an image dataset:
+ * entry k of `map` is what label k becomes. kind CLASS: map holds
+ * `classes`-valued indices (one float each); NUMERICAL: f floats per label;
+ * BOOLEAN: one 0/1 float per label; MULTILABEL: f = classes floats per
+ * label (multi-hot). */
+typedef struct cvl_derived_target {
+    char name[64];
+    cvl_data_kind kind;
+    int64_t f, classes;
+    int64_t n_labels;        /* entries of map: must be the base's classes */
+    float *map;              /* (n_labels, f), f 1 for CLASS */
+    char *const *categories; /* CLASS, MULTILABEL: classes names (may be NULL) */
+} cvl_derived_target;
+
+/* A dataset that is `base` plus the derived targets after base's own. Takes
+ * ownership of base (freed with the view); specs are copied, their map and
+ * category arrays must outlive the view. */
+cvl_status cvl_dataset_derive(cvl_dataset **out, cvl_dataset *base, const cvl_derived_target *specs, int n,
+                              cvl_err *e);
 
 /* ---- formats (readers from memory are what the fuzz targets drive) ---- */
 
@@ -75,6 +125,10 @@ cvl_status cvl_dataset_cifar_open(cvl_dataset **out, const char *const *files, i
  * gray (c 1) or RGB (c 3) and resized bilinearly to (h,w). Images with an
  * alpha channel are refused. */
 cvl_status cvl_dataset_folder_open(cvl_dataset **out, const char *root, int64_t c, int64_t h, int64_t w, cvl_err *e);
+/* The same over another tree (a test split) with the classes of `like`:
+ * a class missing under root is fine, a sub-directory that is not one of
+ * like's classes is an error. */
+cvl_status cvl_dataset_folder_open_like(cvl_dataset **out, const char *root, const cvl_dataset *like, cvl_err *e);
 const char *cvl_dataset_folder_class(const cvl_dataset *folder, int k);
 /* out is (c,h,w) in [0,1]; buf is a whole PNG/JPEG/BMP/GIF file. */
 cvl_status cvl_image_decode_mem(float *out, const uint8_t *buf, size_t len, int64_t c, int64_t h, int64_t w,

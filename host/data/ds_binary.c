@@ -118,13 +118,13 @@ typedef struct bytes_ds {
 
 static int64_t bytes_size(const cvl_dataset *ds) { return ((const bytes_ds *)ds->impl)->n; }
 
-static cvl_status bytes_get(float **inputs, int32_t *labels, const cvl_dataset *ds, int64_t i, cvl_err *e) {
+static cvl_status bytes_get(cvl_sample *s, const cvl_dataset *ds, int64_t i, cvl_err *e) {
     (void)e;
     const bytes_ds *b = ds->impl;
     int64_t m = ds->inputs[0].c * ds->inputs[0].h * ds->inputs[0].w;
     const uint8_t *p = b->pixels + i * m;
-    for (int64_t k = 0; k < m; k++) inputs[0][k] = p[k] * (1.0f / 255.0f);
-    labels[0] = b->labels[i];
+    for (int64_t k = 0; k < m; k++) s->inputs[0][k] = p[k] * (1.0f / 255.0f);
+    s->labels[0] = b->labels[i];
     return CVL_OK;
 }
 
@@ -253,59 +253,4 @@ cvl_status cvl_dataset_cifar_open(cvl_dataset **out, const char *const *files, i
     }
     *out = ds;
     return CVL_OK;
-}
-
-/* ---- subsets ---- */
-
-typedef struct subset_ds {
-    const cvl_dataset *base;
-    int64_t *idx, n;
-} subset_ds;
-
-static int64_t subset_size(const cvl_dataset *ds) { return ((const subset_ds *)ds->impl)->n; }
-
-static cvl_status subset_get(float **inputs, int32_t *labels, const cvl_dataset *ds, int64_t i, cvl_err *e) {
-    const subset_ds *s = ds->impl;
-    return s->base->vt->get_sample(inputs, labels, s->base, s->idx[i], e);
-}
-
-static void subset_free(cvl_dataset *ds) {
-    subset_ds *s = ds->impl;
-    free(s->idx);
-    free(s);
-    free(ds);
-}
-
-static const cvl_dataset_vt subset_vt = {subset_size, subset_get, subset_free};
-
-cvl_status cvl_dataset_subset(cvl_dataset **out, const cvl_dataset *base, const int64_t *idx, int64_t n, cvl_err *e) {
-    cvl_dataset *ds = malloc(sizeof *ds);
-    subset_ds *s = calloc(1, sizeof *s);
-    int64_t *copy = malloc((size_t)(n > 0 ? n : 1) * sizeof *copy);
-    if (ds == NULL || s == NULL || copy == NULL) {
-        free(ds);
-        free(s);
-        free(copy);
-        return cvl_err_set(e, CVL_ERR_NOMEM, "%s: out of memory", base->path);
-    }
-    *ds = *base;
-    memcpy(copy, idx, (size_t)n * sizeof *copy);
-    *s = (subset_ds){base, copy, n};
-    ds->vt = &subset_vt;
-    ds->impl = s;
-    *out = ds;
-    return CVL_OK;
-}
-
-int64_t cvl_dataset_root_index(const cvl_dataset *ds, int64_t i) {
-    while (ds->vt == &subset_vt) {
-        const subset_ds *s = ds->impl;
-        i = s->idx[i];
-        ds = s->base;
-    }
-    return i;
-}
-
-void cvl_dataset_free(cvl_dataset *ds) {
-    if (ds != NULL) ds->vt->free(ds);
 }

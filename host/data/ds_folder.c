@@ -62,16 +62,16 @@ typedef struct folder_ds {
 
 static int64_t folder_size(const cvl_dataset *ds) { return ((const folder_ds *)ds->impl)->n; }
 
-static cvl_status folder_get(float **inputs, int32_t *labels, const cvl_dataset *ds, int64_t i, cvl_err *e) {
+static cvl_status folder_get(cvl_sample *s, const cvl_dataset *ds, int64_t i, cvl_err *e) {
     const folder_ds *f = ds->impl;
     uint8_t *buf;
     size_t len;
     cvl_status st = cvl_data_read_file(&buf, &len, f->files[i], e);
     if (st != CVL_OK) return st;
     const cvl_data_decl *d = &ds->inputs[0];
-    st = cvl_image_decode_mem(inputs[0], buf, len, d->c, d->h, d->w, f->files[i], e);
+    st = cvl_image_decode_mem(s->inputs[0], buf, len, d->c, d->h, d->w, f->files[i], e);
     free(buf);
-    labels[0] = f->labels[i];
+    s->labels[0] = f->labels[i];
     return st;
 }
 
@@ -127,47 +127,80 @@ static cvl_status scan_class(folder_ds *f, const char *dir, int label, cvl_err *
 
 static int is_dir_entry(const struct dirent *d) { return d->d_name[0] != '.'; }
 
-cvl_status cvl_dataset_folder_open(cvl_dataset **out, const char *root, int64_t c, int64_t h, int64_t w, cvl_err *e) {
-    if (c != 1 && c != 3)
-        return cvl_err_set(e, CVL_ERR_INVALID, "%s: input_shape has %lld channels; the folder format gives 1 or 3", root, (long long)c);
+/* Scans root/<class>/. With `like` NULL the sub-directories become the
+ * classes; otherwise each must be one of like's classes (a test tree). */
+static cvl_status scan_root(folder_ds *f, const char *root, const folder_ds *like, cvl_err *e) {
     struct dirent **ents;
     int n = scandir(root, &ents, is_dir_entry, by_name);
     if (n < 0) return cvl_err_set(e, CVL_ERR_IO, "%s: cannot list", root);
-    cvl_dataset *ds = calloc(1, sizeof *ds);
-    folder_ds *f = calloc(1, sizeof *f);
-    cvl_status st = ds && f ? CVL_OK : cvl_err_set(e, CVL_ERR_NOMEM, "%s: out of memory", root);
-    if (st == CVL_OK) {
-        ds->vt = &folder_vt, ds->impl = f;
-        f->classes = calloc((size_t)(n > 0 ? n : 1), sizeof *f->classes);
-        if (f->classes == NULL) st = cvl_err_set(e, CVL_ERR_NOMEM, "%s: out of memory", root);
-    }
+    int n_cls = like != NULL ? like->n_classes : n;
+    f->classes = calloc((size_t)(n_cls > 0 ? n_cls : 1), sizeof *f->classes);
+    cvl_status st = f->classes != NULL ? CVL_OK : cvl_err_set(e, CVL_ERR_NOMEM, "%s: out of memory", root);
+    for (int k = 0; st == CVL_OK && like != NULL && k < n_cls; k++)
+        if ((f->classes[k] = strdup(like->classes[k])) == NULL) st = cvl_err_set(e, CVL_ERR_NOMEM, "%s: out of memory", root);
+    if (like != NULL && f->classes != NULL) f->n_classes = n_cls;
     for (int i = 0; i < n; i++) {
         char dir[1024];
         snprintf(dir, sizeof dir, "%s/%s", root, ents[i]->d_name);
         struct stat sb;
         if (st == CVL_OK && stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-            f->classes[f->n_classes] = strdup(ents[i]->d_name);
-            st = scan_class(f, dir, f->n_classes++, e);
+            int label = -1;
+            for (int k = 0; like != NULL && k < n_cls; k++)
+                if (strcmp(like->classes[k], ents[i]->d_name) == 0) label = k;
+            if (like == NULL) {
+                label = f->n_classes++;
+                if ((f->classes[label] = strdup(ents[i]->d_name)) == NULL)
+                    st = cvl_err_set(e, CVL_ERR_NOMEM, "%s: out of memory", root);
+            }
+            if (label < 0)
+                st = cvl_err_set(e, CVL_ERR_INVALID, "%s: class directory '%s' is not one of the training classes", root,
+                                 ents[i]->d_name);
+            if (st == CVL_OK) st = scan_class(f, dir, label, e);
         }
         free(ents[i]);
     }
     free(ents);
     if (st == CVL_OK && f->n == 0)
         st = cvl_err_set(e, CVL_ERR_INVALID, "%s: no images (expected root/<class>/<image>.png|jpg|bmp|gif)", root);
+    return st;
+}
+
+static cvl_status folder_new(cvl_dataset **out, const char *root, int64_t c, int64_t h, int64_t w,
+                             const folder_ds *like, cvl_err *e) {
+    if (c != 1 && c != 3)
+        return cvl_err_set(e, CVL_ERR_INVALID, "%s: input_shape has %lld channels; the folder format gives 1 or 3", root, (long long)c);
+    cvl_dataset *ds = calloc(1, sizeof *ds);
+    folder_ds *f = calloc(1, sizeof *f);
+    if (ds == NULL || f == NULL) {
+        free(ds), free(f);
+        return cvl_err_set(e, CVL_ERR_NOMEM, "%s: out of memory", root);
+    }
+    ds->vt = &folder_vt, ds->impl = f;
+    cvl_status st = scan_root(f, root, like, e);
     if (st != CVL_OK) {
-        if (ds && f) folder_free(ds);
-        else free(ds), free(f);
+        folder_free(ds);
         return st;
     }
     ds->n_inputs = ds->n_targets = 1;
     ds->inputs[0] = (cvl_data_decl){.name = "image", .kind = CVL_DATA_IMAGE, .c = c, .h = h, .w = w};
-    ds->targets[0] = (cvl_data_decl){.name = "label", .kind = CVL_DATA_CLASS, .classes = f->n_classes};
+    ds->targets[0] = (cvl_data_decl){.name = "label", .kind = CVL_DATA_CLASS, .classes = f->n_classes,
+                                     .categories = f->classes};
     snprintf(ds->path, sizeof ds->path, "%s", root);
     *out = ds;
     return CVL_OK;
 }
 
+cvl_status cvl_dataset_folder_open(cvl_dataset **out, const char *root, int64_t c, int64_t h, int64_t w, cvl_err *e) {
+    return folder_new(out, root, c, h, w, NULL, e);
+}
+
+cvl_status cvl_dataset_folder_open_like(cvl_dataset **out, const char *root, const cvl_dataset *like, cvl_err *e) {
+    if (like->vt != &folder_vt) return cvl_err_set(e, CVL_ERR_INVALID, "%s: not a folder dataset", like->path);
+    const cvl_data_decl *in = &like->inputs[0];
+    return folder_new(out, root, in->c, in->h, in->w, like->impl, e);
+}
+
 const char *cvl_dataset_folder_class(const cvl_dataset *ds, int k) {
-    const folder_ds *f = ds->impl;
-    return k >= 0 && k < f->n_classes ? f->classes[k] : NULL;
+    const folder_ds *f = ds->vt == &folder_vt ? ds->impl : NULL;
+    return f != NULL && k >= 0 && k < f->n_classes ? f->classes[k] : NULL;
 }

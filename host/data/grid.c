@@ -79,9 +79,11 @@ static cvl_status write_atomic_png(const char *path, const uint8_t *rgb, int w, 
     return CVL_OK;
 }
 
-cvl_status cvl_data_write_grid(const char *path, const cvl_batch *b, const cvl_dataset *ds, char *const *class_names,
-                               int n_classes, cvl_err *e) {
-    const cvl_data_decl *in = &ds->inputs[0];
+cvl_status cvl_data_write_grid(const char *path, const cvl_batch *b, char *const *class_names, int n_classes,
+                               cvl_err *e) {
+    const cvl_data_decl *in = &b->input_decl[0];
+    if (b->n_inputs == 0 || in->kind != CVL_DATA_IMAGE)
+        return cvl_err_set(e, CVL_ERR_INVALID, "%s: the batch's first input is not an image", path);
     int64_t n = b->n, cols = (int64_t)ceil(sqrt((double)n)), rows = n > 0 ? (n + cols - 1) / cols : 0;
     int64_t tw = in->w * ZOOM + 2, th = in->h * ZOOM + STRIP;
     int64_t W = cols * tw, H = rows * th;
@@ -99,7 +101,7 @@ cvl_status cvl_data_write_grid(const char *path, const cvl_batch *b, const cvl_d
     for (int64_t i = 0; i < n; i++) {
         int64_t x0 = (i % cols) * tw + 1, y0 = (i / cols) * th;
         draw_tile(rgb, W, x0, y0, b->inputs[0] + i * m, in->c, in->h, in->w);
-        int lab = ds->n_targets > 0 ? b->labels[0][i] : -1;
+        int lab = b->n_targets > 0 && b->labels[0] != NULL ? b->labels[0][i] : -1;
         if (lab >= 0) draw_number(rgb, W, x0 + 1, y0 + in->h * ZOOM + 2, lab);
         const char *name = lab >= 0 && lab < n_classes && class_names != NULL ? class_names[lab] : "";
         used += (size_t)snprintf(side + used, side_cap - used, "tile %lld (row %lld, col %lld): label %d %.40s\n",

@@ -4,61 +4,17 @@
 
 #include "data/loader.h"
 
-static int64_t decl_size(const cvl_data_decl *d) { return d->kind == CVL_DATA_IMAGE ? d->c * d->h * d->w : d->f; }
-
-cvl_status cvl_batch_alloc(cvl_batch *b, const cvl_dataset *ds, int64_t batch) {
-    memset(b, 0, sizeof *b);
-    int ok = (b->index = malloc((size_t)batch * sizeof *b->index)) != NULL;
-    for (int i = 0; i < ds->n_inputs; i++)
-        ok &= (b->inputs[i] = malloc((size_t)(batch * decl_size(&ds->inputs[i])) * sizeof(float))) != NULL;
-    for (int t = 0; t < ds->n_targets; t++)
-        ok &= (b->labels[t] = malloc((size_t)batch * sizeof(int32_t))) != NULL;
-    if (!ok) cvl_batch_free(b);
-    return ok ? CVL_OK : CVL_ERR_NOMEM;
-}
-
-void cvl_batch_free(cvl_batch *b) {
-    for (int i = 0; i < CVL_DATA_MAX_IO; i++) {
-        free(b->inputs[i]);
-        free(b->labels[i]);
-    }
-    free(b->index);
-    memset(b, 0, sizeof *b);
-}
-
-cvl_status cvl_batch_fill(cvl_batch *b, float *scratch, const cvl_dataset *ds, const int64_t *idx, int64_t n,
-                          const cvl_transform *tf, int n_tf, uint64_t seed, uint64_t epoch, cvl_err *e) {
-    b->n = n;
-    for (int64_t s = 0; s < n; s++) {
-        float *in[CVL_DATA_MAX_IO];
-        int32_t lab[CVL_DATA_MAX_IO];
-        for (int i = 0; i < ds->n_inputs; i++) in[i] = b->inputs[i] + s * decl_size(&ds->inputs[i]);
-        cvl_status st = ds->vt->get_sample(in, lab, ds, idx[s], e);
-        if (st != CVL_OK) return st;
-        for (int t = 0; t < ds->n_targets; t++) b->labels[t][s] = lab[t];
-        b->index[s] = idx[s];
-        for (int i = 0; i < ds->n_inputs; i++) {
-            const cvl_data_decl *d = &ds->inputs[i];
-            if (d->kind != CVL_DATA_IMAGE || n_tf == 0) continue;
-            /* input i gets its own streams so two images of a sample differ */
-            cvl_transform_apply(in[i], scratch, tf, n_tf, d->c, d->h, d->w, seed + (uint64_t)i * 0x1000193u, epoch,
-                                (uint64_t)idx[s]);
-        }
-    }
-    return CVL_OK;
-}
-
-typedef struct slot {
-    cvl_batch b;
-    int64_t ready; /* batch number it holds, -1 while empty or filling */
-    cvl_status st;
-    cvl_err err;
-} slot;
+typedef struct slot slot;
 
 struct cvl_loader {
     const cvl_dataset *ds;
     cvl_loader_opts o;
     cvl_transform *tf;
+    cvl_data_decl out[CVL_DATA_MAX_IO]; /* inputs as batches hold them */
+    /* Image inputs are read into a staging area of the worker's scratch
+     * (they may grow or shrink on the way), transformed there, then copied
+     * into the batch; other inputs are read straight into the batch. */
+    int64_t stage_off[CVL_DATA_MAX_IO], tmp_off, scratch_len;
     int64_t n, *perm, n_batches;
     uint64_t epoch;
     slot *ring;
@@ -73,6 +29,95 @@ struct cvl_loader {
     int n_threads;
 };
 
+static int staged(const cvl_loader *ld, int i) { return ld->stage_off[i] >= 0; }
+
+static cvl_status batch_alloc(cvl_batch *b, const cvl_loader *ld) {
+    const cvl_dataset *ds = ld->ds;
+    int64_t batch = ld->o.batch;
+    memset(b, 0, sizeof *b);
+    b->n_inputs = ds->n_inputs, b->n_targets = ds->n_targets;
+    memcpy(b->input_decl, ld->out, sizeof b->input_decl);
+    memcpy(b->target_decl, ds->targets, sizeof b->target_decl);
+    int ok = (b->index = malloc((size_t)batch * sizeof *b->index)) != NULL;
+    for (int i = 0; i < ds->n_inputs; i++)
+        ok &= (b->inputs[i] = malloc((size_t)(batch * cvl_data_decl_floats(&ld->out[i])) * sizeof(float))) != NULL;
+    for (int t = 0; t < ds->n_targets; t++) {
+        const cvl_data_decl *d = &ds->targets[t];
+        if (cvl_data_is_float_target(d)) ok &= (b->values[t] = malloc((size_t)(batch * d->f) * sizeof(float))) != NULL;
+        else ok &= (b->labels[t] = malloc((size_t)batch * sizeof(int32_t))) != NULL;
+    }
+    return ok ? CVL_OK : CVL_ERR_NOMEM;
+}
+
+static void batch_free(cvl_batch *b) {
+    for (int i = 0; i < CVL_DATA_MAX_IO; i++) {
+        free(b->inputs[i]);
+        free(b->labels[i]);
+        free(b->values[i]);
+    }
+    free(b->index);
+    memset(b, 0, sizeof *b);
+}
+
+static cvl_status batch_fill(cvl_batch *b, float *scratch, const cvl_loader *ld, const int64_t *idx, int64_t n,
+                             cvl_err *e) {
+    const cvl_dataset *ds = ld->ds;
+    b->n = n;
+    for (int64_t s = 0; s < n; s++) {
+        cvl_sample smp;
+        memset(&smp, 0, sizeof smp);
+        for (int i = 0; i < ds->n_inputs; i++)
+            smp.inputs[i] = staged(ld, i) ? scratch + ld->stage_off[i]
+                                          : b->inputs[i] + s * cvl_data_decl_floats(&ld->out[i]);
+        for (int t = 0; t < ds->n_targets; t++)
+            if (b->values[t] != NULL) smp.values[t] = b->values[t] + s * ds->targets[t].f;
+        cvl_status st = ds->vt->get_sample(&smp, ds, idx[s], e);
+        if (st != CVL_OK) return st;
+        for (int t = 0; t < ds->n_targets; t++)
+            if (b->labels[t] != NULL) b->labels[t][s] = smp.labels[t];
+        b->index[s] = idx[s];
+        for (int i = 0; i < ds->n_inputs; i++) {
+            if (!staged(ld, i)) continue;
+            const cvl_data_decl *d = &ds->inputs[i];
+            int64_t shape[3] = {d->c, d->h, d->w}, m = cvl_data_decl_floats(&ld->out[i]);
+            /* input i gets its own streams so two images of a sample differ */
+            cvl_transform_apply(smp.inputs[i], scratch + ld->tmp_off, ld->tf, ld->o.n_tf, shape, ld->o.training,
+                                ld->o.seed + (uint64_t)i * 0x1000193u, ld->epoch, (uint64_t)idx[s]);
+            memcpy(b->inputs[i] + s * m, smp.inputs[i], (size_t)m * sizeof(float));
+        }
+    }
+    return CVL_OK;
+}
+
+/* The batch shapes and the scratch layout (see struct cvl_loader). */
+static cvl_status plan(cvl_loader *ld, cvl_err *e) {
+    const cvl_dataset *ds = ld->ds;
+    int64_t off = 0, tmp = 1;
+    for (int i = 0; i < ds->n_inputs; i++) {
+        const cvl_data_decl *d = &ds->inputs[i];
+        ld->out[i] = *d;
+        ld->stage_off[i] = -1;
+        if (d->kind != CVL_DATA_IMAGE || ld->o.n_tf == 0) continue;
+        int64_t in[3] = {d->c, d->h, d->w}, o[3], m;
+        cvl_status st = cvl_transform_shape(o, &m, ld->o.tf, ld->o.n_tf, in, e);
+        if (st != CVL_OK) return cvl_err_prefix(e, "%s: input '%s': ", ds->path, d->name);
+        ld->out[i].c = o[0], ld->out[i].h = o[1], ld->out[i].w = o[2];
+        ld->stage_off[i] = off;
+        off += m;
+        tmp = m > tmp ? m : tmp;
+    }
+    ld->tmp_off = off;
+    ld->scratch_len = off + tmp;
+    return CVL_OK;
+}
+
+struct slot {
+    cvl_batch b;
+    int64_t ready; /* batch number it holds, -1 while empty or filling */
+    cvl_status st;
+    cvl_err err;
+};
+
 static int64_t batch_len(const cvl_loader *ld, int64_t b) {
     int64_t left = ld->n - b * ld->o.batch;
     return left < ld->o.batch ? left : ld->o.batch;
@@ -80,10 +125,7 @@ static int64_t batch_len(const cvl_loader *ld, int64_t b) {
 
 static void *worker(void *arg) {
     cvl_loader *ld = arg;
-    int64_t m = 1;
-    for (int i = 0; i < ld->ds->n_inputs; i++)
-        if (decl_size(&ld->ds->inputs[i]) > m) m = decl_size(&ld->ds->inputs[i]);
-    float *scratch = malloc((size_t)m * sizeof *scratch);
+    float *scratch = malloc((size_t)ld->scratch_len * sizeof *scratch);
     pthread_mutex_lock(&ld->mu);
     for (;;) {
         while (!ld->stop && (ld->claimed >= ld->open_batches || ld->claimed - ld->released >= ld->n_ring))
@@ -95,8 +137,7 @@ static void *worker(void *arg) {
         pthread_mutex_unlock(&ld->mu);
         cvl_err_clear(&s->err);
         s->st = scratch == NULL ? cvl_err_set(&s->err, CVL_ERR_NOMEM, "loader: out of memory")
-                                : cvl_batch_fill(&s->b, scratch, ld->ds, ld->perm + b * ld->o.batch, batch_len(ld, b),
-                                                 ld->tf, ld->o.n_tf, ld->o.seed, ld->epoch, &s->err);
+                                : batch_fill(&s->b, scratch, ld, ld->perm + b * ld->o.batch, batch_len(ld, b), &s->err);
         s->b.number = b;
         pthread_mutex_lock(&ld->mu);
         s->ready = b;
@@ -110,21 +151,25 @@ static void *worker(void *arg) {
 
 cvl_status cvl_loader_init(cvl_loader **out, const cvl_dataset *ds, const cvl_loader_opts *o, cvl_err *e) {
     if (o->batch <= 0) return cvl_err_set(e, CVL_ERR_INVALID, "loader: batch size %lld must be positive", (long long)o->batch);
+    if (o->n_tf < 0 || (o->n_tf > 0 && o->tf == NULL))
+        return cvl_err_set(e, CVL_ERR_INVALID, "loader: %d transforms without a list", o->n_tf);
     cvl_loader *ld = calloc(1, sizeof *ld);
     if (ld == NULL) return cvl_err_set(e, CVL_ERR_NOMEM, "loader: out of memory");
     ld->ds = ds;
     ld->o = *o;
+    cvl_status pst = plan(ld, e);
+    if (pst != CVL_OK) {
+        free(ld);
+        return pst;
+    }
     ld->n = ds->vt->size(ds);
     ld->n_ring = o->workers > 0 ? (o->ring > 0 ? o->ring : 2 * o->workers + 1) : 1;
     ld->perm = malloc((size_t)(ld->n > 0 ? ld->n : 1) * sizeof *ld->perm);
     ld->ring = calloc((size_t)ld->n_ring, sizeof *ld->ring);
     ld->tf = malloc((size_t)(o->n_tf > 0 ? o->n_tf : 1) * sizeof *ld->tf);
     int ok = ld->perm != NULL && ld->ring != NULL && ld->tf != NULL;
-    for (int i = 0; ok && i < ld->n_ring; i++) ok = cvl_batch_alloc(&ld->ring[i].b, ds, o->batch) == CVL_OK;
-    int64_t m = 1;
-    for (int i = 0; i < ds->n_inputs; i++)
-        if (decl_size(&ds->inputs[i]) > m) m = decl_size(&ds->inputs[i]);
-    ok = ok && (ld->sync_scratch = malloc((size_t)m * sizeof(float))) != NULL;
+    for (int i = 0; ok && i < ld->n_ring; i++) ok = batch_alloc(&ld->ring[i].b, ld) == CVL_OK;
+    ok = ok && (ld->sync_scratch = malloc((size_t)ld->scratch_len * sizeof(float))) != NULL;
     if (ok && o->n_tf > 0) memcpy(ld->tf, o->tf, (size_t)o->n_tf * sizeof *ld->tf);
     ld->o.tf = NULL;
     pthread_mutex_init(&ld->mu, NULL);
@@ -143,6 +188,10 @@ cvl_status cvl_loader_init(cvl_loader **out, const cvl_dataset *ds, const cvl_lo
     }
     *out = ld;
     return CVL_OK;
+}
+
+const cvl_data_decl *cvl_loader_input_decl(const cvl_loader *ld, int i) {
+    return i >= 0 && i < ld->ds->n_inputs ? &ld->out[i] : NULL;
 }
 
 int64_t cvl_loader_batches(const cvl_loader *ld) {
@@ -171,8 +220,7 @@ cvl_status cvl_loader_next(const cvl_batch **out, cvl_loader *ld, cvl_err *e) {
         if (ld->handed >= ld->n_batches) return CVL_OK;
         int64_t b = ld->handed++;
         slot *s = &ld->ring[0];
-        cvl_status st = cvl_batch_fill(&s->b, ld->sync_scratch, ld->ds, ld->perm + b * ld->o.batch, batch_len(ld, b),
-                                       ld->tf, ld->o.n_tf, ld->o.seed, ld->epoch, e);
+        cvl_status st = batch_fill(&s->b, ld->sync_scratch, ld, ld->perm + b * ld->o.batch, batch_len(ld, b), e);
         s->b.number = b;
         if (st == CVL_OK) *out = &s->b;
         return st;
@@ -206,7 +254,7 @@ void cvl_loader_free(cvl_loader *ld) {
     pthread_cond_broadcast(&ld->cv);
     pthread_mutex_unlock(&ld->mu);
     for (int i = 0; i < ld->n_threads; i++) pthread_join(ld->threads[i], NULL);
-    for (int i = 0; ld->ring != NULL && i < ld->n_ring; i++) cvl_batch_free(&ld->ring[i].b);
+    for (int i = 0; ld->ring != NULL && i < ld->n_ring; i++) batch_free(&ld->ring[i].b);
     pthread_mutex_destroy(&ld->mu);
     pthread_cond_destroy(&ld->cv);
     free(ld->threads);

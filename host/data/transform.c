@@ -4,8 +4,8 @@
 #include "data/transform.h"
 
 const char *cvl_transform_name(cvl_tf_kind k) {
-    static const char *names[] = {"normalize", "random_crop", "hflip", "vflip", "translate",
-                                  "rotate", "scale", "brightness_contrast", "cutout"};
+    static const char *names[] = {"normalize", "random_crop", "hflip",  "vflip", "translate",  "rotate",
+                                  "scale",     "brightness_contrast", "cutout", "pad", "resize", "center_crop"};
     return names[k];
 }
 
@@ -117,6 +117,9 @@ static void apply_one(float *img, float *tmp, const cvl_transform *t, int64_t c,
         }
         break;
     }
+    case CVL_TF_PAD:
+    case CVL_TF_RESIZE:
+    case CVL_TF_CENTER_CROP: break; /* reshape() */
     case CVL_TF_CUTOUT: {
         int64_t sh = (int64_t)(t->max_frac * (float)h), sw = (int64_t)(t->max_frac * (float)w);
         int64_t y0 = (int64_t)(U(1) * (float)h) - sh / 2, x0 = (int64_t)(U(2) * (float)w) - sw / 2;
@@ -129,11 +132,106 @@ static void apply_one(float *img, float *tmp, const cvl_transform *t, int64_t c,
 }
 #undef U
 
-void cvl_transform_apply(float *img, float *tmp, const cvl_transform *tf, int n_tf, int64_t c, int64_t h, int64_t w,
+int cvl_transform_changes_shape(const cvl_transform *t) {
+    return t->kind == CVL_TF_PAD || t->kind == CVL_TF_RESIZE || t->kind == CVL_TF_CENTER_CROP;
+}
+
+int cvl_transform_is_random(const cvl_transform *t) {
+    if (cvl_transform_changes_shape(t)) return 0;
+    return t->kind != CVL_TF_NORMALIZE || t->p < 1.0f;
+}
+
+/* The step's output shape (out may alias in). */
+static void step_shape(int64_t out[3], const cvl_transform *t, const int64_t in[3]) {
+    out[0] = in[0];
+    if (t->kind == CVL_TF_PAD) {
+        out[1] = in[1] + t->pads[0] + t->pads[1];
+        out[2] = in[2] + t->pads[2] + t->pads[3];
+    } else if (t->kind == CVL_TF_RESIZE || t->kind == CVL_TF_CENTER_CROP) {
+        out[1] = t->size[0];
+        out[2] = t->size[1];
+    } else {
+        out[1] = in[1];
+        out[2] = in[2];
+    }
+}
+
+cvl_status cvl_transform_shape(int64_t out[3], int64_t *max_elems, const cvl_transform *tf, int n_tf,
+                               const int64_t in[3], cvl_err *e) {
+    int64_t s[3] = {in[0], in[1], in[2]}, m = in[0] * in[1] * in[2];
+    for (int k = 0; k < n_tf; k++) {
+        int64_t o[3];
+        step_shape(o, &tf[k], s);
+        if (tf[k].kind == CVL_TF_CENTER_CROP && (o[1] > s[1] || o[2] > s[2]))
+            return cvl_err_set(e, CVL_ERR_INVALID, "transforms[%d]: center_crop to [%lld,%lld] is larger than its input [%lld,%lld,%lld]",
+                               k, (long long)o[1], (long long)o[2], (long long)s[0], (long long)s[1], (long long)s[2]);
+        if (o[1] < 1 || o[2] < 1 || o[1] > 65536 || o[2] > 65536)
+            return cvl_err_set(e, CVL_ERR_INVALID, "transforms[%d]: %s makes an image of [%lld,%lld,%lld]", k,
+                               cvl_transform_name(tf[k].kind), (long long)o[0], (long long)o[1], (long long)o[2]);
+        memcpy(s, o, sizeof s);
+        if (s[0] * s[1] * s[2] > m) m = s[0] * s[1] * s[2];
+    }
+    memcpy(out, s, sizeof s);
+    if (max_elems != NULL) *max_elems = m;
+    return CVL_OK;
+}
+
+void cvl_resize_bilinear(float *out, const float *in, int64_t c, int64_t h, int64_t w, int64_t H, int64_t W) {
+    float sy = (float)h / (float)H, sx = (float)w / (float)W;
+    for (int64_t y = 0; y < H; y++) {
+        float fy = ((float)y + 0.5f) * sy - 0.5f;
+        fy = fy < 0 ? 0 : fy;
+        int64_t y0 = (int64_t)fy, y1 = y0 + 1 < h ? y0 + 1 : h - 1;
+        float wy = fy - (float)y0;
+        for (int64_t x = 0; x < W; x++) {
+            float fx = ((float)x + 0.5f) * sx - 0.5f;
+            fx = fx < 0 ? 0 : fx;
+            int64_t x0 = (int64_t)fx, x1 = x0 + 1 < w ? x0 + 1 : w - 1;
+            float wx = fx - (float)x0;
+            for (int64_t ch = 0; ch < c; ch++) {
+                const float *p = in + ch * h * w;
+                float v = (1 - wy) * ((1 - wx) * p[y0 * w + x0] + wx * p[y0 * w + x1]) +
+                          wy * ((1 - wx) * p[y1 * w + x0] + wx * p[y1 * w + x1]);
+                out[(ch * H + y) * W + x] = v;
+            }
+        }
+    }
+}
+
+/* pad, resize, center_crop: tmp receives the new image, then it is copied
+ * back so the caller's buffer always holds the result. */
+static void reshape(float *img, float *tmp, const cvl_transform *t, int64_t s[3]) {
+    int64_t c = s[0], h = s[1], w = s[2], o[3];
+    step_shape(o, t, s);
+    int64_t H = o[1], W = o[2];
+    if (t->kind == CVL_TF_RESIZE) {
+        cvl_resize_bilinear(tmp, img, c, h, w, H, W);
+    } else {
+        /* pad: (oy, ox) < 0 places the input inside zeros; center_crop: >= 0 */
+        int64_t oy = t->kind == CVL_TF_PAD ? -(int64_t)t->pads[0] : (h - H) / 2;
+        int64_t ox = t->kind == CVL_TF_PAD ? -(int64_t)t->pads[2] : (w - W) / 2;
+        for (int64_t ch = 0; ch < c; ch++)
+            for (int64_t y = 0; y < H; y++)
+                for (int64_t x = 0; x < W; x++) {
+                    int64_t sy = y + oy, sx = x + ox;
+                    int in = sy >= 0 && sy < h && sx >= 0 && sx < w;
+                    tmp[(ch * H + y) * W + x] = in ? img[(ch * h + sy) * w + sx] : 0.0f;
+                }
+    }
+    memcpy(img, tmp, (size_t)(c * H * W) * sizeof *img);
+    memcpy(s, o, sizeof o);
+}
+
+void cvl_transform_apply(float *img, float *tmp, const cvl_transform *tf, int n_tf, int64_t shape[3], int training,
                          uint64_t seed, uint64_t epoch, uint64_t index) {
     for (int k = 0; k < n_tf; k++) {
         uint64_t stream = (uint64_t)k * 16;
+        if (cvl_transform_changes_shape(&tf[k])) {
+            reshape(img, tmp, &tf[k], shape);
+            continue;
+        }
+        if (!training && cvl_transform_is_random(&tf[k])) continue;
         if (tf[k].p < 1.0f && cvl_data_uniform(seed, epoch, index, stream) >= tf[k].p) continue;
-        apply_one(img, tmp, &tf[k], c, h, w, seed, epoch, index, stream);
+        apply_one(img, tmp, &tf[k], shape[0], shape[1], shape[2], seed, epoch, index, stream);
     }
 }

@@ -13,13 +13,7 @@
 #include "../harness.h"
 #include "data/data_config.h"
 
-static char tmpdir[256];
-
-static void write_bytes(const char *path, const void *p, size_t n) {
-    FILE *f = fopen(path, "wb");
-    fwrite(p, 1, n, f);
-    fclose(f);
-}
+#include "data_util.h"
 
 static void write_gz(const char *path, const void *p, size_t n) {
     gzFile f = gzopen(path, "wb");
@@ -34,28 +28,6 @@ static size_t make_idx(uint8_t *out, int ndim, const uint32_t *dims, const uint8
         for (int k = 0; k < 4; k++) out[4 + 4 * i + k] = (uint8_t)(dims[i] >> (24 - 8 * k));
     memcpy(out + 4 + 4 * ndim, data, n);
     return 4 + 4 * (size_t)ndim + n;
-}
-
-static cvl_status open_cfg(cvl_data *d, cvl_data_config *c, const char *json, cvl_err *e) {
-    json_error_t je;
-    json_t *j = json_loads(json, 0, &je);
-    if (j == NULL) return cvl_err_set(e, CVL_ERR_INVALID, "test: bad json %s", je.text);
-    cvl_status st = cvl_data_config_parse(c, j, "cnn.json", e);
-    json_decref(j);
-    if (st == CVL_OK) st = cvl_data_open(d, c, e);
-    return st;
-}
-
-/* The error text from opening `json` (data must fail). */
-static const char *open_err(const char *json) {
-    static cvl_err e;
-    cvl_err_clear(&e);
-    cvl_data d;
-    cvl_data_config c;
-    cvl_status st = open_cfg(&d, &c, json, &e);
-    if (st == CVL_OK) cvl_data_close(&d);
-    cvl_data_config_free(&c);
-    return st == CVL_OK ? "(opened)" : e.msg;
 }
 
 static void test_fashion(void) {
@@ -77,11 +49,10 @@ static void test_fashion(void) {
     CHECK_NEAR(mean[0], 0.2860, 2e-4, "training mean 0.2860");
     CHECK_NEAR(sd[0], 0.3530, 2e-4, "training std 0.3530");
     float img[784];
-    float *in[1] = {img};
     int32_t lab[1];
-    d.full->vt->get_sample(in, lab, d.full, 0, &e);
+    get_image(img, lab, d.full, 0);
     CHECK(lab[0] == 9 && strcmp(c.class_names[9], "ankle boot") == 0, "first training label is 9, ankle boot");
-    d.test->vt->get_sample(in, lab, d.test, 0, &e);
+    get_image(img, lab, d.test, 0);
     CHECK(lab[0] == 9, "first test label is 9 (t10k files)");
     /* the split is disjoint and covers the training set */
     char *seen = calloc((size_t)nf, 1);
@@ -108,7 +79,8 @@ static void test_fashion(void) {
 static float *all_batches(size_t *len, const cvl_dataset *ds, const cvl_transform *tf, int n_tf, int workers) {
     cvl_err e = {0};
     cvl_loader *ld;
-    cvl_loader_opts o = {.batch = 64, .shuffle = 1, .drop_last = 1, .workers = workers, .seed = 7, .tf = tf, .n_tf = n_tf};
+    cvl_loader_opts o = {.batch = 64, .shuffle = 1, .drop_last = 1, .training = 1, .workers = workers, .seed = 7,
+                         .tf = tf, .n_tf = n_tf};
     if (cvl_loader_init(&ld, ds, &o, &e) != CVL_OK) return NULL;
     size_t per = 64 * 784 + 64, cap = (size_t)cvl_loader_batches(ld) * 2 * per, n = 0;
     float *out = malloc(cap * sizeof *out);
@@ -159,19 +131,19 @@ static void test_transforms(void) {
     float img[2 * 3 * 4], ref[2 * 3 * 4], tmp[24];
     for (int i = 0; i < 24; i++) img[i] = ref[i] = (float)i;
     cvl_transform hf = {.kind = CVL_TF_HFLIP, .p = 1};
-    cvl_transform_apply(img, tmp, &hf, 1, 2, 3, 4, 1, 0, 0);
+    apply1(img, tmp, &hf, 2, 3, 4);
     CHECK(img[0] == 3 && img[3] == 0 && img[12] == 15, "hflip reverses each row of each channel");
-    cvl_transform_apply(img, tmp, &hf, 1, 2, 3, 4, 1, 0, 0);
+    apply1(img, tmp, &hf, 2, 3, 4);
     CHECK(memcmp(img, ref, sizeof img) == 0, "hflip twice is the identity");
     cvl_transform vf = {.kind = CVL_TF_VFLIP, .p = 1};
-    cvl_transform_apply(img, tmp, &vf, 1, 2, 3, 4, 1, 0, 0);
+    apply1(img, tmp, &vf, 2, 3, 4);
     CHECK(img[0] == 8 && img[8] == 0, "vflip reverses the rows");
     memcpy(img, ref, sizeof img);
     cvl_transform rot = {.kind = CVL_TF_ROTATE, .p = 1, .degrees = 0};
-    cvl_transform_apply(img, tmp, &rot, 1, 2, 3, 4, 1, 0, 0);
+    apply1(img, tmp, &rot, 2, 3, 4);
     CHECK(memcmp(img, ref, sizeof img) == 0, "rotation by 0 degrees is the identity");
     cvl_transform nz = {.kind = CVL_TF_NORMALIZE, .p = 1, .mean = {1, 2}, .std = {2, 4}};
-    cvl_transform_apply(img, tmp, &nz, 1, 2, 3, 4, 1, 0, 0);
+    apply1(img, tmp, &nz, 2, 3, 4);
     CHECK(img[5] == 2.0f && img[13] == 2.75f, "normalize per channel: (5-1)/2, (13-2)/4");
     int hits = 0;
     cvl_transform never = {.kind = CVL_TF_HFLIP, .p = 0.25f};
@@ -210,9 +182,8 @@ static void test_cifar(void) {
     if (st != CVL_OK) return;
     CHECK(d.full->vt->size(d.full) == 15 && d.test->vt->size(d.test) == 3, "15 train, 3 test records");
     static float img[3072];
-    float *in[1] = {img};
     int32_t lab[1];
-    d.full->vt->get_sample(in, lab, d.full, 7, &e); /* file 2 (f=2), record 1 */
+    get_image(img, lab, d.full, 7); /* file 2 (f=2), record 1 */
     CHECK(lab[0] == 3, "record 7 label (2+1)");
     CHECK_NEAR(img[0], 3 / 255.0, 1e-7, "R plane first");
     CHECK_NEAR(img[2048], 203 / 255.0, 1e-7, "B plane third");
@@ -334,7 +305,7 @@ static void test_grid(void) {
     cvl_loader_next(&b, ld, &e);
     char p[400];
     snprintf(p, sizeof p, "%s/grid.png", tmpdir);
-    CHECK(cvl_data_write_grid(p, b, d.test, c.class_names, c.classes, &e) == CVL_OK, "grid written (%s)", e.msg);
+    CHECK(cvl_data_write_grid(p, b, c.class_names, c.classes, &e) == CVL_OK, "grid written (%s)", e.msg);
     int w, h, ch;
     uint8_t *px = stbi_load(p, &w, &h, &ch, 3);
     CHECK(px != NULL && w == 4 * 58 && h == 3 * (56 + 14), "grid is 4x3 tiles of 56x56 plus a label strip (%dx%d)", w, h);
@@ -385,15 +356,14 @@ static void test_folder(void) {
     CHECK(d.full->vt->size(d.full) == 3 && c.classes == 2 && strcmp(c.class_names[1], "dog") == 0,
           "3 images, classes cat and dog from the sub-directories");
     float img[48];
-    float *in[1] = {img};
     int32_t lab[1];
-    d.full->vt->get_sample(in, lab, d.full, 0, &e);
+    get_image(img, lab, d.full, 0);
     /* 8 -> 4 bilinear at half-pixel centres averages columns 2x..2x+1: (0+30)/2, (60+90)/2 */
     CHECK(lab[0] == 0 && fabsf(img[0] - 15 / 255.0f) < 1e-6f && fabsf(img[1] - 75 / 255.0f) < 1e-6f &&
               img[16] == img[0] && img[32] == img[0], "gray PNG resized 8->4 and replicated to 3 channels");
-    d.full->vt->get_sample(in, lab, d.full, 1, &e);
+    get_image(img, lab, d.full, 1);
     CHECK(lab[0] == 0 && fabsf(img[0] * 255 - 200) < 1e-4f && fabsf(img[16] * 255 - 100) < 1e-4f && fabsf(img[47] * 255 - 50) < 1e-4f, "BMP planes R,G,B exact");
-    d.full->vt->get_sample(in, lab, d.full, 2, &e);
+    get_image(img, lab, d.full, 2);
     CHECK(lab[0] == 1 && fabsf(img[5] - 128 / 255.0f) < 3 / 255.0f, "JPEG decodes near its flat value, label dog");
     cvl_data_close(&d);
     cvl_data_config_free(&c);
@@ -507,8 +477,7 @@ static void test_csv(void) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/cvl-test-data-XXXXXX");
-    if (mkdtemp(tmpdir) == NULL) return 1;
+    if (!tmp_setup()) return 1;
     test_transforms();
     test_config_errors();
     test_hostile_idx();
@@ -518,8 +487,6 @@ int main(void) {
     test_grid();
     test_fashion();
     test_determinism();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) printf("# could not remove %s\n", tmpdir);
+    tmp_teardown();
     return tap_done();
 }
