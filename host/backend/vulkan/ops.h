@@ -35,13 +35,6 @@ cvl_status cvl_vk_bias_rows(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view bias, ui
 /* loss (1) = mean cross-entropy of logits (rows, cols) against int32 labels (rows). */
 cvl_status cvl_vk_cross_entropy(cvl_vk_seq *seq, cvl_vk_view loss, cvl_vk_view logits, cvl_vk_view labels,
                                 uint32_t rows, uint32_t cols, cvl_err *err);
-/* dlogits = dloss * (softmax(logits) - onehot(labels)) / rows. */
-cvl_status cvl_vk_cross_entropy_bwd(cvl_vk_seq *seq, cvl_vk_view dlogits, cvl_vk_view dloss, cvl_vk_view logits,
-                                    cvl_vk_view labels, uint32_t rows, uint32_t cols, cvl_err *err);
-/* torch.optim.SGD in place; lr = scalars[0], step = scalars[1]. */
-cvl_status cvl_vk_sgd(cvl_vk_seq *seq, cvl_vk_view param, cvl_vk_view grad, cvl_vk_view buf, cvl_vk_view scalars,
-                      float momentum, float dampening, float weight_decay, bool nesterov, cvl_err *err);
-
 /* Batch norm over (N, C, HW): statistics (2, C) -- from the batch when the
  * scalar buffer's slot 3 says training, updating the running statistics
  * and num_batches_tracked, else from the running ones -- and y = BN(x). */
@@ -109,6 +102,137 @@ cvl_vk_matmul_variant cvl_vk_matmul_pick_variant(const cvl_vk_device *dev);
 /* c (batch, M, N) = op(a) (batch, M, K) op(b) (batch, K, N). */
 cvl_status cvl_vk_matmul(cvl_vk_seq *seq, cvl_vk_view c, cvl_vk_view a, cvl_vk_view b,
                          const cvl_vk_matmul_args *args, cvl_err *err);
+
+/* ---- The per-step scalar buffer (cvl_vk_view of 16 words), rewritten by
+ * the host before each replay so that schedules never re-record. */
+#define CVL_VK_SLOT_LR 0       /* float */
+#define CVL_VK_SLOT_STEP 1     /* float: the 1-based optimizer step */
+#define CVL_VK_SLOT_ONE 2      /* float 1.0 */
+#define CVL_VK_SLOT_TRAINING 3 /* float: 1 training, 0 eval */
+#define CVL_VK_SLOT_SEED 4     /* uint64 as two uint32 words (lo, hi): dropout seed */
+#define CVL_VK_SLOT_STEP64 6   /* uint64 as two words: the step, exactly */
+
+/* Unary kinds as the shaders number them (specialization constant). */
+uint32_t cvl_vk_unary_kind(int32_t cvl_op_kind);
+/* y = f(x) / dx = dy * f'(x) for op CVL_OP_RELU, GELU, SILU, SIGMOID, TANH. */
+cvl_status cvl_vk_unary(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, int32_t op, cvl_err *err);
+cvl_status cvl_vk_unary_bwd(cvl_vk_seq *seq, cvl_vk_view dx, cvl_vk_view dy, cvl_vk_view x, int32_t op, cvl_err *err);
+/* y = f * x. */
+cvl_status cvl_vk_scale(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, float f, cvl_err *err);
+/* y (rows*cols*inner) = (accumulate ? y : 0) + bias[(i / inner) % cols]:
+ * linear bias rows (inner 1) and convolution bias channels (inner P*Q). */
+cvl_status cvl_vk_bias_add(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view bias, uint32_t cols, uint32_t inner,
+                           bool accumulate, cvl_err *err);
+
+/* Dropout as the CPU backend does it: element i is kept when
+ * mix(seed ^ mix(step * G ^ mix(stream + H)) ^ i) >> 11 >= ceil(p * 2^53),
+ * bit for bit, seed and step read from the scalar buffer; kept elements are
+ * scaled by (float)(1 / (1 - p)). Outside training (slot 3) y = x. */
+cvl_status cvl_vk_dropout(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, cvl_vk_view scalars, uint64_t stream,
+                          double p, cvl_err *err);
+
+/* ---- Strided ops over up to CVL_VK_MAX_DIMS axes; shapes and strides in
+ * elements, outermost first. Windows: the output is walked in chunks of
+ * linear index, each operand bound over the element range that chunk can
+ * touch, chunks halved until every window fits. */
+#define CVL_VK_MAX_DIMS 6
+typedef struct cvl_vk_strided {
+    uint32_t nd;
+    uint64_t shape[CVL_VK_MAX_DIMS];
+    uint64_t st[3][CVL_VK_MAX_DIMS]; /* per operand; 0 along broadcast axes */
+} cvl_vk_strided;
+/* Drops size-1 axes and merges axes that every operand walks contiguously. */
+void cvl_vk_strided_simplify(cvl_vk_strided *s, uint32_t n_operands);
+/* y (contiguous over s->shape) = a op b, a and b read through st[1], st[2];
+ * op CVL_OP_ADD, SUB, MUL, DIV. */
+cvl_status cvl_vk_binary(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view a, cvl_vk_view b, const cvl_vk_strided *s,
+                         int32_t op, cvl_err *err);
+/* y[idx . st[0]] = f * x[idx . st[1]] over s->shape: permute, concat,
+ * broadcast (reduce backward). */
+cvl_status cvl_vk_copy_strided(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, const cvl_vk_strided *s, float f,
+                               cvl_err *err);
+/* y (contiguous over the kept axes) = f * sum over the reduced axes of x.
+ * kept: st[0] = x strides; red: st[0] = x strides. At most 4 axes each
+ * (after simplifying). */
+cvl_status cvl_vk_sum_to(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, const cvl_vk_strided *kept,
+                         const cvl_vk_strided *red, float f, cvl_err *err);
+
+/* ---- Row-wise ops: x seen as (outer, D, inner), one subgroup per row of D
+ * elements at stride `inner`; windows split by `outer`. */
+cvl_status cvl_vk_softmax(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, uint32_t outer, uint32_t D, uint32_t inner,
+                          bool log, cvl_err *err);
+cvl_status cvl_vk_softmax_bwd(cvl_vk_seq *seq, cvl_vk_view dx, cvl_vk_view dy, cvl_vk_view y, uint32_t outer,
+                              uint32_t D, uint32_t inner, bool log, cvl_err *err);
+/* Layer norm over the last axis of x (rows, D). */
+cvl_status cvl_vk_layernorm(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, cvl_vk_view gamma, cvl_vk_view beta,
+                            uint32_t rows, uint32_t D, float eps, cvl_err *err);
+cvl_status cvl_vk_layernorm_bwd(cvl_vk_seq *seq, cvl_vk_view dx, cvl_vk_view dy, cvl_vk_view x, cvl_vk_view gamma,
+                                uint32_t rows, uint32_t D, float eps, cvl_err *err);
+/* out (2, D) = sum over rows of dy * xhat, sum over rows of dy. */
+cvl_status cvl_vk_layernorm_bwd_params(cvl_vk_seq *seq, cvl_vk_view out, cvl_vk_view dy, cvl_vk_view x, uint32_t rows,
+                                       uint32_t D, float eps, cvl_err *err);
+
+/* ---- Embedding: idx int32 (m), W (num, D), y (m, D); rows outside
+ * [0, num) give zeros and no gradient. */
+cvl_status cvl_vk_embedding(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view idx, cvl_vk_view w, uint32_t m, uint32_t num,
+                            uint32_t D, cvl_err *err);
+cvl_status cvl_vk_embedding_bwd(cvl_vk_seq *seq, cvl_vk_view dw, cvl_vk_view dy, cvl_vk_view idx, uint32_t m,
+                                uint32_t num, uint32_t D, cvl_err *err);
+
+/* ---- Losses (the batch mean, cpu_loss.c's formulas). */
+/* Scratch floats the elementwise losses and grad_norm need for partial sums. */
+uint64_t cvl_vk_partials_scratch(const cvl_vk_device *dev, uint64_t n);
+/* loss (1) for CVL_OP_BCE_LOGITS, MSE, L1, HUBER over n elements. */
+cvl_status cvl_vk_loss(cvl_vk_seq *seq, cvl_vk_view loss, cvl_vk_view x, cvl_vk_view t, cvl_vk_view scratch,
+                       int32_t kind, float arg, cvl_err *err);
+cvl_status cvl_vk_loss_bwd(cvl_vk_seq *seq, cvl_vk_view dx, cvl_vk_view dloss, cvl_vk_view x, cvl_vk_view t,
+                           int32_t kind, float arg, cvl_err *err);
+/* y (1) = f * the sum of every element of x: partial sums per window, then
+ * one workgroup (scratch: cvl_vk_partials_scratch(x.count) floats). */
+cvl_status cvl_vk_sum_all(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, cvl_vk_view scratch, float f, cvl_err *err);
+/* Cross-entropy of logits (rows, cols) against int32 labels, label
+ * smoothing `smooth`, class weights w (cols) or an empty view. The
+ * backward needs one scratch float (the weight sum). */
+cvl_status cvl_vk_cross_entropy_ex(cvl_vk_seq *seq, cvl_vk_view loss, cvl_vk_view logits, cvl_vk_view labels,
+                                   cvl_vk_view w, uint32_t rows, uint32_t cols, float smooth, cvl_err *err);
+cvl_status cvl_vk_cross_entropy_bwd_ex(cvl_vk_seq *seq, cvl_vk_view dlogits, cvl_vk_view dloss, cvl_vk_view logits,
+                                       cvl_vk_view labels, cvl_vk_view w, cvl_vk_view scratch, uint32_t rows,
+                                       uint32_t cols, float smooth, cvl_err *err);
+
+/* ---- Optimizers (in place, torch.optim's formulas). lr and step come
+ * from the scalar buffer; `gnorm` is the grad_norm node (or an empty view:
+ * no clipping), the gradient scaled by min(1, clip / (norm + 1e-6)). */
+/* norm (1) = sqrt(sum of squares of every gradient). */
+cvl_status cvl_vk_grad_norm(cvl_vk_seq *seq, cvl_vk_view norm, const cvl_vk_view *grads, uint32_t n_grads,
+                            cvl_vk_view scratch, cvl_err *err);
+uint64_t cvl_vk_grad_norm_scratch(const cvl_vk_device *dev, const cvl_vk_view *grads, uint32_t n_grads);
+typedef struct cvl_vk_optim {
+    cvl_vk_view scalars, gnorm;
+    float clip; /* 0: none */
+    float momentum, dampening, weight_decay; /* SGD, RMSprop (momentum), all (weight_decay) */
+    bool nesterov;
+    double beta1, beta2; /* Adam: double, so that 1 - beta^step keeps its digits */
+    float eps;           /* Adam, RMSprop */
+    bool decoupled, amsgrad;
+    float alpha; /* RMSprop */
+    bool centered;
+} cvl_vk_optim;
+/* state: SGD {momentum buffer}; Adam {m, v, vmax}; RMSprop {square_avg,
+ * momentum buffer, grad_avg}; unused slots may be empty views. */
+cvl_status cvl_vk_optim_step(cvl_vk_seq *seq, int kind, cvl_vk_view param, cvl_vk_view grad, const cvl_vk_view state[3],
+                             const cvl_vk_optim *o, cvl_err *err);
+#define CVL_VK_OPTIM_SGD 0
+#define CVL_VK_OPTIM_ADAM 1
+#define CVL_VK_OPTIM_RMSPROP 2
+
+/* Internal: an elementwise kernel over n elements. `split` views are bound
+ * as windows over the same element range (each chunk), `whole` views whole.
+ * Push words: n, lo (first element of the chunk), the element offsets of
+ * split then whole views, then `extra`. `writes` bit i: binding i is written
+ * (split views first). spec: NULL for the local size alone. */
+cvl_status cvl_vk_ew(cvl_vk_seq *seq, cvl_vk_kernel k, const cvl_vk_spec *spec, const cvl_vk_view *split,
+                     uint32_t n_split, const cvl_vk_view *whole, uint32_t n_whole, uint32_t writes,
+                     const uint32_t *extra, uint32_t n_extra, uint64_t n, const char *what, cvl_err *err);
 
 /* Internal to the op files: binds elements [lo, hi) of `v` as a window
  * starting at the aligned-down offset; *elem_off is where lo sits in it. */

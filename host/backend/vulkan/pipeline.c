@@ -27,6 +27,25 @@
 #include "pool2d_bwd.spv.h"
 #include "slice.spv.h"
 #include "conv2d.spv.h"
+#include "unary.spv.h"
+#include "unary_bwd.spv.h"
+#include "scale.spv.h"
+#include "dropout.spv.h"
+#include "embedding.spv.h"
+#include "embedding_bwd.spv.h"
+#include "binary.spv.h"
+#include "permute.spv.h"
+#include "sum_to.spv.h"
+#include "softmax.spv.h"
+#include "softmax_bwd.spv.h"
+#include "layernorm.spv.h"
+#include "layernorm_bwd.spv.h"
+#include "layernorm_bwd_params.spv.h"
+#include "loss.spv.h"
+#include "loss_bwd.spv.h"
+#include "grad_norm.spv.h"
+#include "adam.spv.h"
+#include "rmsprop.spv.h"
 
 typedef struct kernel_desc {
     const char *name;
@@ -45,10 +64,10 @@ static const kernel_desc k_kernels[CVL_VK_KERNEL_COUNT] = {
     KERNEL(CVL_VK_MATMUL_NAIVE, matmul_naive, 3, 13),
     KERNEL(CVL_VK_MATMUL, matmul, 3, 13),
     KERNEL(CVL_VK_RELU_BWD, relu_bwd, 3, 4),
-    KERNEL(CVL_VK_BIAS_ROWS, bias_rows, 2, 4),
-    KERNEL(CVL_VK_CROSS_ENTROPY, cross_entropy, 3, 5),
-    KERNEL(CVL_VK_CROSS_ENTROPY_BWD, cross_entropy_bwd, 4, 6),
-    KERNEL(CVL_VK_SGD, sgd, 4, 9),
+    KERNEL(CVL_VK_BIAS_ROWS, bias_rows, 2, 7),
+    KERNEL(CVL_VK_CROSS_ENTROPY, cross_entropy, 4, 8),
+    KERNEL(CVL_VK_CROSS_ENTROPY_BWD, cross_entropy_bwd, 6, 10),
+    KERNEL(CVL_VK_SGD, sgd, 5, 12),
     KERNEL(CVL_VK_BN_STATS, bn_stats, 6, 11),
     KERNEL(CVL_VK_BN_APPLY, bn_apply, 5, 8),
     KERNEL(CVL_VK_BN_BWD, bn_bwd, 5, 9),
@@ -56,6 +75,25 @@ static const kernel_desc k_kernels[CVL_VK_KERNEL_COUNT] = {
     KERNEL(CVL_VK_POOL2D_BWD, pool2d_bwd, 4, 13),
     KERNEL(CVL_VK_SLICE, slice, 2, 8),
     KERNEL(CVL_VK_CONV2D, conv2d, 3, 19),
+    KERNEL(CVL_VK_UNARY, unary, 2, 4),
+    KERNEL(CVL_VK_UNARY_BWD, unary_bwd, 3, 5),
+    KERNEL(CVL_VK_SCALE, scale, 2, 5),
+    KERNEL(CVL_VK_DROPOUT, dropout, 3, 10),
+    KERNEL(CVL_VK_EMBEDDING, embedding, 3, 7),
+    KERNEL(CVL_VK_EMBEDDING_BWD, embedding_bwd, 3, 7),
+    KERNEL(CVL_VK_BINARY, binary, 3, 28),
+    KERNEL(CVL_VK_PERMUTE, permute, 2, 28),
+    KERNEL(CVL_VK_SUM_TO, sum_to, 2, 25),
+    KERNEL(CVL_VK_SOFTMAX, softmax, 2, 7),
+    KERNEL(CVL_VK_SOFTMAX_BWD, softmax_bwd, 3, 8),
+    KERNEL(CVL_VK_LAYERNORM, layernorm, 4, 9),
+    KERNEL(CVL_VK_LAYERNORM_BWD, layernorm_bwd, 4, 9),
+    KERNEL(CVL_VK_LAYERNORM_BWD_PARAMS, layernorm_bwd_params, 3, 8),
+    KERNEL(CVL_VK_LOSS, loss, 3, 8),
+    KERNEL(CVL_VK_LOSS_BWD, loss_bwd, 4, 8),
+    KERNEL(CVL_VK_GRAD_NORM, grad_norm, 2, 6),
+    KERNEL(CVL_VK_ADAM, adam, 7, 17),
+    KERNEL(CVL_VK_RMSPROP, rmsprop, 7, 15),
 };
 #undef KERNEL
 
