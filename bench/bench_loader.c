@@ -1,7 +1,9 @@
 /* cvl-bench-loader: loader throughput (samples/s) on Fashion-MNIST with the
- * cnn recipe's preprocessing (normalize only) and with a full augmentation
- * list, for 1 and 2 worker threads; then the same on a folder of PNG files
- * written from the first 4000 training images (under /tmp).
+ * cnn recipe's preprocessing (normalize only), the resnet18s recipe's
+ * (pad 2 to 32x32, normalize) and a full augmentation list (training
+ * batches: every random step runs), for 1 and 2 worker threads; then the
+ * same on a folder of PNG files written from the first 4000 training images
+ * (under /tmp).
  *   cvl-bench-loader [--root DIR] [--epochs N] [--batch B] */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +49,8 @@ static double run(const cvl_dataset *ds, const cvl_transform *tf, int n_tf, int 
                   double *checksum) {
     cvl_err e = {0};
     cvl_loader *ld;
-    cvl_loader_opts o = {.batch = batch, .shuffle = 1, .drop_last = 1, .training = 1, .workers = workers, .seed = 1, .tf = tf, .n_tf = n_tf};
+    cvl_loader_opts o = {.batch = batch, .shuffle = 1, .drop_last = 1, .training = 1, .workers = workers, .seed = 1,
+                         .tf = tf, .n_tf = n_tf};
     if (cvl_loader_init(&ld, ds, &o, &e) != CVL_OK) {
         fprintf(stderr, "%s\n", e.msg);
         return 0;
@@ -98,11 +101,17 @@ int main(int argc, char **argv) {
         {.kind = CVL_TF_CUTOUT, .p = 0.5f, .max_frac = 0.25f},
         {.kind = CVL_TF_NORMALIZE, .p = 1, .mean = {0.2860f}, .std = {0.3530f}},
     };
+    cvl_transform r18[] = {
+        {.kind = CVL_TF_PAD, .p = 1, .pads = {2, 2, 2, 2}},
+        {.kind = CVL_TF_NORMALIZE, .p = 1, .mean = {0.2860f}, .std = {0.3530f}},
+    };
     double sum = 0;
     printf("| dataset | transforms | workers | samples/s |\n|---|---|---|---|\n");
     for (int w = 1; w <= 2; w++) {
-        printf("| fashion-mnist train (%lld) | normalize | %d | %.0f |\n", (long long)d.train->vt->size(d.train), w,
+        printf("| fashion-mnist train (%lld) | normalize (cnn) | %d | %.0f |\n", (long long)d.train->vt->size(d.train), w,
                run(d.train, &norm, 1, w, batch, epochs, &sum));
+        printf("| fashion-mnist train (%lld) | pad 2 + normalize (resnet18s) | %d | %.0f |\n",
+               (long long)d.train->vt->size(d.train), w, run(d.train, r18, 2, w, batch, epochs, &sum));
         printf("| fashion-mnist train (%lld) | full (8 steps) | %d | %.0f |\n", (long long)d.train->vt->size(d.train), w,
                run(d.train, full, 8, w, batch, epochs, &sum));
     }
@@ -121,7 +130,7 @@ int main(int argc, char **argv) {
     }
     json_decref(j);
     for (int w = 1; w <= 2; w++) {
-        printf("| png folder (%lld files) | normalize | %d | %.0f |\n", (long long)fd.train->vt->size(fd.train), w,
+        printf("| png folder (%lld files) | normalize (cnn) | %d | %.0f |\n", (long long)fd.train->vt->size(fd.train), w,
                run(fd.train, &norm, 1, w, batch, epochs, &sum));
         printf("| png folder (%lld files) | full (8 steps) | %d | %.0f |\n", (long long)fd.train->vt->size(fd.train), w,
                run(fd.train, full, 8, w, batch, epochs, &sum));
