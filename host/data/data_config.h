@@ -55,7 +55,7 @@ typedef struct cvl_data {
     cvl_dataset *full, *train, *val, *test; /* train, val: views of full; test NULL when there is none */
     cvl_dataset *eval;      /* what `eval` measures: test when there is one, else val (not owned) */
     const char *eval_split; /* "test" or "val" */
-    /* image input 0 (zeros without one): the shape the dataset decodes to,
+    /* image inputs (zeros without one): the shape the dataset decodes to,
      * and the model's input, after the transforms */
     int64_t decode_shape[3], input_shape[3];
 } cvl_data;
@@ -71,12 +71,13 @@ cvl_status cvl_data_open(cvl_data *d, cvl_data_config *c, cvl_err *e);
 cvl_loader_opts cvl_data_loader_opts(const cvl_data_config *c, int training);
 void cvl_data_close(cvl_data *d);
 
-/* Per-channel mean and std of image input 0 over ds (before transforms);
- * counts[k] samples of class k for target 0 (counts may be NULL). */
+/* Per-channel mean and std of the first image input over ds (before transforms);
+ * counts[k] samples of class k of the first class target (counts may be
+ * NULL, and is left alone when there is no class target). */
 cvl_status cvl_data_stats(double *mean, double *std, int64_t *counts, const cvl_dataset *ds, cvl_err *e);
 
-/* A PNG grid of the batch's images (input 0), one tile per sample with the
- * label of target 0 (when it is a class) drawn under it in a bitmap font; a
+/* A PNG grid of the batch's first image input, one tile per sample with the
+ * label of the first class target (if any) drawn under it in a bitmap font; a
  * sidecar <path>.txt lists tile -> label name. Written to a temp file,
  * fsynced, renamed. */
 cvl_status cvl_data_write_grid(const char *path, const cvl_batch *b, char *const *class_names, int n_classes,

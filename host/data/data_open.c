@@ -160,8 +160,9 @@ static cvl_status split(cvl_data *d, const cvl_data_config *c, cvl_err *e) {
 /* input_shape is the model's input: the dataset's image shape after the
  * transforms. */
 static cvl_status check_shape(cvl_data *d, const cvl_data_config *c, cvl_err *e) {
-    const cvl_data_decl *in = &d->full->inputs[0];
-    if (d->full->n_inputs == 0 || in->kind != CVL_DATA_IMAGE) {
+    int ii = cvl_data_first_image(d->full->inputs, d->full->n_inputs);
+    const cvl_data_decl *in = &d->full->inputs[ii >= 0 ? ii : 0];
+    if (ii < 0) {
         if (c->shape[0] != 0)
             return cvl_err_set(e, CVL_ERR_INVALID, "%s: input_shape: %s has no image input", c->path, d->full->path);
         return CVL_OK;
@@ -183,6 +184,8 @@ static cvl_status check_shape(cvl_data *d, const cvl_data_config *c, cvl_err *e)
 
 static cvl_status auto_normalize(cvl_data *d, cvl_data_config *c, cvl_err *e) {
     const cvl_data_decl *in = &d->full->inputs[0];
+    int ii = cvl_data_first_image(d->full->inputs, d->full->n_inputs);
+    if (ii >= 0) in = &d->full->inputs[ii];
     for (int k = 0; k < c->n_tf; k++) {
         if (c->tf[k].kind != CVL_TF_NORMALIZE || !c->tf[k].mean_auto) continue;
         double mean[CVL_TF_MAX_CH], sd[CVL_TF_MAX_CH];

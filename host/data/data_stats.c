@@ -6,8 +6,8 @@
 #include "data/data_config.h"
 
 cvl_status cvl_data_stats(double *mean, double *std, int64_t *counts, const cvl_dataset *ds, cvl_err *e) {
-    const cvl_data_decl *in = &ds->inputs[0];
-    int image = ds->n_inputs > 0 && in->kind == CVL_DATA_IMAGE; /* else only the class counts */
+    int ii = cvl_data_first_image(ds->inputs, ds->n_inputs), image = ii >= 0; /* else only the class counts */
+    const cvl_data_decl *in = &ds->inputs[image ? ii : 0];
     int64_t m = image ? in->h * in->w : 0, n = ds->vt->size(ds);
     cvl_sample smp;
     memset(&smp, 0, sizeof smp);
@@ -21,14 +21,15 @@ cvl_status cvl_data_stats(double *mean, double *std, int64_t *counts, const cvl_
             st = cvl_err_set(e, CVL_ERR_NOMEM, "%s: out of memory", ds->path);
     double s[CVL_TF_MAX_CH] = {0}, s2[CVL_TF_MAX_CH] = {0};
     int64_t nc = !image ? 0 : in->c < CVL_TF_MAX_CH ? in->c : CVL_TF_MAX_CH;
-    if (ds->n_targets == 0 || ds->targets[0].kind != CVL_DATA_CLASS) counts = NULL;
-    if (counts != NULL) memset(counts, 0, (size_t)ds->targets[0].classes * sizeof *counts);
+    int ct = cvl_data_first_class(ds->targets, ds->n_targets);
+    if (ct < 0) counts = NULL;
+    if (counts != NULL) memset(counts, 0, (size_t)ds->targets[ct].classes * sizeof *counts);
     for (int64_t i = 0; st == CVL_OK && i < n; i++) {
         st = ds->vt->get_sample(&smp, ds, i, e);
-        if (st == CVL_OK && counts != NULL) counts[smp.labels[0]]++;
+        if (st == CVL_OK && counts != NULL) counts[smp.labels[ct]]++;
         for (int64_t ch = 0; st == CVL_OK && ch < nc; ch++) {
             double a = 0, a2 = 0; /* per sample, then summed: keeps double rounding small */
-            const float *p = smp.inputs[0] + ch * m;
+            const float *p = smp.inputs[ii] + ch * m;
             for (int64_t k = 0; k < m; k++) {
                 double v = p[k];
                 a += v;

@@ -46,6 +46,12 @@ typedef struct cvl_data_decl {
 
 /* Floats per sample: c*h*w for images, f otherwise (0 for a class target). */
 int64_t cvl_data_decl_floats(const cvl_data_decl *d);
+/* The index of the first image among n inputs, or -1. */
+int cvl_data_first_image(const cvl_data_decl *inputs, int n);
+/* The index of the first class target among n, or -1. */
+int cvl_data_first_class(const cvl_data_decl *targets, int n);
+/* "image", "numerical", "class", ... */
+const char *cvl_data_kind_name(cvl_data_kind k);
 /* Whether a target's batch buffer is values[t] (float) rather than labels[t]. */
 static inline bool cvl_data_is_float_target(const cvl_data_decl *d) { return d->kind != CVL_DATA_CLASS; }
 

@@ -168,7 +168,7 @@ static cvl_status scan_root(folder_ds *f, const char *root, const folder_ds *lik
 static cvl_status folder_new(cvl_dataset **out, const char *root, int64_t c, int64_t h, int64_t w,
                              const folder_ds *like, cvl_err *e) {
     if (c != 1 && c != 3)
-        return cvl_err_set(e, CVL_ERR_INVALID, "%s: input_shape has %lld channels; the folder format gives 1 or 3", root, (long long)c);
+        return cvl_err_set(e, CVL_ERR_INVALID, "%s: images cannot be decoded to %lld channels (gray 1 or RGB 3)", root, (long long)c);
     cvl_dataset *ds = calloc(1, sizeof *ds);
     folder_ds *f = calloc(1, sizeof *f);
     if (ds == NULL || f == NULL) {

@@ -11,6 +11,23 @@ int64_t cvl_data_decl_floats(const cvl_data_decl *d) {
     return d->kind == CVL_DATA_CLASS ? 0 : d->f;
 }
 
+int cvl_data_first_image(const cvl_data_decl *inputs, int n) {
+    for (int i = 0; i < n; i++)
+        if (inputs[i].kind == CVL_DATA_IMAGE) return i;
+    return -1;
+}
+
+int cvl_data_first_class(const cvl_data_decl *targets, int n) {
+    for (int t = 0; t < n; t++)
+        if (targets[t].kind == CVL_DATA_CLASS) return t;
+    return -1;
+}
+
+const char *cvl_data_kind_name(cvl_data_kind k) {
+    static const char *const names[] = {"image", "numerical", "class", "boolean", "categorical", "multilabel"};
+    return (unsigned)k < sizeof names / sizeof *names ? names[k] : "?";
+}
+
 /* ---- subsets ---- */
 
 typedef struct subset_ds {

@@ -81,9 +81,9 @@ static cvl_status write_atomic_png(const char *path, const uint8_t *rgb, int w, 
 
 cvl_status cvl_data_write_grid(const char *path, const cvl_batch *b, char *const *class_names, int n_classes,
                                cvl_err *e) {
-    const cvl_data_decl *in = &b->input_decl[0];
-    if (b->n_inputs == 0 || in->kind != CVL_DATA_IMAGE)
-        return cvl_err_set(e, CVL_ERR_INVALID, "%s: the batch's first input is not an image", path);
+    int ii = cvl_data_first_image(b->input_decl, b->n_inputs);
+    if (ii < 0) return cvl_err_set(e, CVL_ERR_INVALID, "%s: the batch has no image input", path);
+    const cvl_data_decl *in = &b->input_decl[ii];
     int64_t n = b->n, cols = (int64_t)ceil(sqrt((double)n)), rows = n > 0 ? (n + cols - 1) / cols : 0;
     int64_t tw = in->w * ZOOM + 2, th = in->h * ZOOM + STRIP;
     int64_t W = cols * tw, H = rows * th;
@@ -98,10 +98,11 @@ cvl_status cvl_data_write_grid(const char *path, const cvl_batch *b, char *const
     }
     side[0] = 0;
     int64_t m = in->c * in->h * in->w;
+    int ct = cvl_data_first_class(b->target_decl, b->n_targets);
     for (int64_t i = 0; i < n; i++) {
         int64_t x0 = (i % cols) * tw + 1, y0 = (i / cols) * th;
-        draw_tile(rgb, W, x0, y0, b->inputs[0] + i * m, in->c, in->h, in->w);
-        int lab = b->n_targets > 0 && b->labels[0] != NULL ? b->labels[0][i] : -1;
+        draw_tile(rgb, W, x0, y0, b->inputs[ii] + i * m, in->c, in->h, in->w);
+        int lab = ct >= 0 ? b->labels[ct][i] : -1;
         if (lab >= 0) draw_number(rgb, W, x0 + 1, y0 + in->h * ZOOM + 2, lab);
         const char *name = lab >= 0 && lab < n_classes && class_names != NULL ? class_names[lab] : "";
         used += (size_t)snprintf(side + used, side_cap - used, "tile %lld (row %lld, col %lld): label %d %.40s\n",

@@ -49,5 +49,41 @@ with tempfile.TemporaryDirectory() as d:
     r = subprocess.run([host, "data"], capture_output=True, text=True)
     check(r.returncode == 2, "no config: usage, exit 2")
 
+    # the resnet18s recipe (pad to 32x32) with a derived target: the model
+    # input is the shape after the transforms
+    mt = os.path.join(d, "multitask.json")
+    with open(mt, "w") as f:
+        json.dump({"dataset": {"format": "idx", "targets": [
+                      {"name": "coarse", "as": "target", "categories": ["top", "bottom", "shoes", "bag"],
+                       "from_label": ["top", "bottom", "top", "top", "top", "shoes", "top", "shoes", "bag", "shoes"]},
+                      {"name": "price", "as": "numerical_target", "from_label": [9.5, 20, 25, 30, 60, 15, 20, 45, 35, 50]}]},
+                   "input_shape": [1, 32, 32], "val_split": 0.1, "train_batch_size": 9,
+                   "transforms": [{"name": "pad", "pad": 2}, {"name": "hflip", "p": 0.5},
+                                  {"name": "normalize", "mean": 0.2860, "std": 0.3530}]}, f)
+    grid2 = os.path.join(d, "grid2.png")
+    r = subprocess.run([host, "data", mt, "--json", "--grid", grid2], capture_output=True, text=True)
+    check(r.returncode == 0, "multi-task config: exit 0 (%s)" % r.stderr.strip())
+    out = json.loads(r.stdout) if r.returncode == 0 else {}
+    check(out.get("input_shape") == [1, 32, 32] and out.get("decode_shape") == [1, 28, 28] and
+          out.get("inputs") == [{"name": "image", "kind": "image", "shape": [1, 32, 32]}],
+          "input 'image' is [1,32,32] after pad 2, decoded at [1,28,28]")
+    check([(t["name"], t["kind"]) for t in out.get("targets", [])] == [("label", "class"), ("coarse", "class"), ("price", "numerical")],
+          "targets label, coarse, price")
+    check(out.get("eval_split") == "test", "eval uses the t10k test split")
+    with open(grid2, "rb") as f:
+        png = f.read()
+    w, h = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    check((w, h) == (3 * 66, 3 * (64 + 14)), "the grid's tiles are 32x32 images (%dx%d)" % (w, h))
+    r = subprocess.run([host, "data", mt], capture_output=True, text=True)
+    check(r.returncode == 0 and "inputs   image image [1,32,32]" in r.stdout and
+          "targets  label class (10), coarse class (4), price numerical (1)" in r.stdout and
+          "eval   the test split" in r.stdout, "text report lists inputs, targets and the eval split")
+    bad = os.path.join(d, "bad2.json")
+    with open(bad, "w") as f:
+        json.dump({"dataset": {"format": "idx"}, "input_shape": [1, 28, 28], "transforms": [{"name": "pad", "pad": 2}]}, f)
+    r = subprocess.run([host, "data", bad], capture_output=True, text=True)
+    check(r.returncode == 1 and r.stderr.startswith("cvl-host: %s: input_shape [1,28,28] disagrees with the shape after the transforms, [1,32,32]" % bad)
+          and r.stderr.count("\n") == 1, "input_shape mismatch: one line, exit 1: %r" % r.stderr)
+
 print("1..%d" % n)
 sys.exit(1 if failed else 0)

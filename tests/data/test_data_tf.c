@@ -194,6 +194,33 @@ static void test_folder_rule(void) {
     snprintf(cfg, sizeof cfg, "{\"dataset\": {\"format\": \"folder\", \"root\": \"%s\", \"decode_shape\": [3,6,6]}, \"input_shape\": [3,6,6], \"transforms\": [{\"name\": \"center_crop\", \"size\": [4,4]}]}", root);
     CHECK_STR_CONTAINS(open_err(cfg), "cnn.json: input_shape [3,6,6] disagrees with the shape after the transforms, [3,4,4]",
                        "decode_shape and input_shape must agree through the transforms");
+    /* a manifest whose image is its second input: the shape rule and "auto" find it */
+    snprintf(p, sizeof p, "%s/m.csv", root);
+    write_text(p, "age,img,k\n3,a/0.png,x\n4,b/1.png,y\n");
+    snprintf(cfg, sizeof cfg, "{\"dataset\": {\"format\": \"csv\", \"root\": \"%s\", \"file\": \"m.csv\", \"columns\": ["
+             "{\"name\": \"age\", \"as\": \"numerical\"}, {\"name\": \"img\", \"as\": \"image\"},"
+             "{\"name\": \"k\", \"as\": \"target\", \"categories\": [\"x\", \"y\"]}]}, \"val_split\": 0, \"input_shape\": [3,8,6],"
+             "\"transforms\": [{\"name\": \"pad\", \"pad\": [1, 1, 0, 0]}, {\"name\": \"normalize\"}]}", root);
+    cvl_data d;
+    cvl_data_config c;
+    cvl_err e = {0};
+    cvl_status st = open_cfg(&d, &c, cfg, &e);
+    CHECK(st == CVL_OK && d.decode_shape[1] == 6 && d.input_shape[1] == 8 && c.tf[1].mean[0] > 0.1f,
+          "csv with the image second: decoded 6x6, input [3,8,6], normalize auto from the image (%s)", e.msg);
+    if (st == CVL_OK) {
+        cvl_loader *ld;
+        cvl_loader_opts o = cvl_data_loader_opts(&c, 0);
+        cvl_loader_init(&ld, d.full, &o, &e);
+        cvl_loader_start_epoch(ld, 0);
+        const cvl_batch *b;
+        cvl_loader_next(&b, ld, &e);
+        CHECK(b != NULL && b->n == 2 && b->input_decl[1].h == 8 && b->input_decl[1].w == 6 && b->inputs[0][1] == 4 &&
+                  b->labels[0][1] == 1 && fabsf(b->inputs[1][0] + c.tf[1].mean[0] / c.tf[1].std[0]) < 1e-6f,
+              "its batch: age, image (3,8,6) with a normalized zero row on top, label");
+        cvl_loader_free(ld);
+        cvl_data_close(&d);
+    }
+    cvl_data_config_free(&c);
     CHECK_STR_CONTAINS(open_err("{\"dataset\": {\"format\": \"idx\", \"decode_shape\": [1,28,28]}}"),
                        "cnn.json: dataset.decode_shape: only for the folder and csv formats", "idx has no decode_shape");
 }
