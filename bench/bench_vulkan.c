@@ -1,9 +1,12 @@
 /* cvl-bench-vulkan: GFLOPS of the register-tiled matmul shader against the
- * one-element-per-invocation baseline, on the device --device selects.
+ * one-element-per-invocation baseline, on the device --device selects; then
+ * per-op figures (bench_vulkan_ops.c): convolution GFLOPS in all three
+ * directions and the bandwidth of elementwise, row-wise and optimizer ops.
  *
  *   cvl-bench-vulkan [--device vulkan|vulkan:N|vulkan:NAME] [--reps N] [--shapes N] [--all-tiles]
+ *                    [--only matmul|ops]
  *
- * --shapes N runs the first N shapes only; --all-tiles also times other tilings.
+ * --shapes N runs the first N matmul shapes only; --all-tiles also times other tilings.
  *
  * Each measurement records `reps` matmuls into one command sequence (the
  * way a training step runs), replays it once to warm up, then takes the
@@ -121,8 +124,10 @@ static int bench_shape(cvl_vk_device *dev, uint32_t M, uint32_t N, uint32_t K, b
     return tn > 0 && tt > 0 ? 0 : 1;
 }
 
+int cvl_bench_vulkan_ops(cvl_vk_device *dev, int reps);
+
 int main(int argc, char **argv) {
-    const char *spec = "vulkan";
+    const char *spec = "vulkan", *only = NULL;
     int reps = 4;
     bool all_tiles = false;
     size_t n_shapes = 5;
@@ -131,8 +136,9 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = atoi(argv[++i]);
         else if (strcmp(argv[i], "--all-tiles") == 0) all_tiles = true;
         else if (strcmp(argv[i], "--shapes") == 0 && i + 1 < argc) n_shapes = (size_t)atoi(argv[++i]);
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
         else {
-            fprintf(stderr, "usage: cvl-bench-vulkan [--device SPEC] [--reps N] [--shapes N] [--all-tiles]\n");
+            fprintf(stderr, "usage: cvl-bench-vulkan [--device SPEC] [--reps N] [--shapes N] [--all-tiles] [--only matmul|ops]\n");
             return 2;
         }
     }
@@ -153,13 +159,16 @@ int main(int argc, char **argv) {
         return 1;
     }
     printf("device: %s (%s), %d matmuls per replay, best of %d\n", dev->info.name, dev->info.driver_info, reps, ROUNDS);
-    printf("%-18s %10s %10s %9s   %-14s  %s\n", "shape MxNxK", "naive GF/s", "tiled GF/s", "speedup", "tiles",
-           "max|diff|");
     static const uint32_t shapes[][4] = {{256, 256, 256, 0}, {512, 512, 512, 0}, {1024, 1024, 256, 0},
                                          {128, 1024, 784, 1}, {1000, 64, 300, 1}};
     int rc = 0;
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0] && i < n_shapes; i++)
-        rc |= bench_shape(dev, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], reps, all_tiles);
+    if (only == NULL || strcmp(only, "matmul") == 0) {
+        printf("%-18s %10s %10s %9s   %-14s  %s\n", "shape MxNxK", "naive GF/s", "tiled GF/s", "speedup", "tiles",
+               "max|diff|");
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0] && i < n_shapes; i++)
+            rc |= bench_shape(dev, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], reps, all_tiles);
+    }
+    if (only == NULL || strcmp(only, "ops") == 0) rc |= cvl_bench_vulkan_ops(dev, reps);
     cvl_vk_device_free(dev);
     cvl_vk_instance_free(inst);
     return rc;
