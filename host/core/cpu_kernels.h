@@ -40,11 +40,23 @@ void cvl_conv2d_winograd_forward(float *out, const float *in, const float *weigh
                                  const cvl_conv_geom *g, float *ws, cvl_pool *pool);
 void cvl_conv2d_winograd_backward_data(float *din, const float *dout, const float *weight,
                                        const cvl_conv_geom *g, float *ws, cvl_pool *pool);
+bool cvl_conv2d_winograd_bwd_weight_ok(const cvl_conv_geom *g);
+size_t cvl_conv2d_winograd_bwd_weight_workspace(const cvl_conv_geom *g, int threads);
+void cvl_conv2d_winograd_backward_weight(float *dweight, const float *dout, const float *in,
+                                         const cvl_conv_geom *g, float *ws, cvl_pool *pool);
+/* Backward-data of a stride-1 convolution as a forward im2col convolution
+ * with the rotated filter (conv_im2col.c). */
+bool cvl_conv2d_flip_applies(const cvl_conv_geom *g);
+size_t cvl_conv2d_flip_workspace(const cvl_conv_geom *g, int threads);
+void cvl_conv2d_flip_backward_data(float *din, const float *dout, const float *weight,
+                                   const cvl_conv_geom *g, float *ws, cvl_pool *pool);
 /* The im2col paths, also the reference the Winograd path is tested against. */
 void cvl_conv2d_im2col_forward(float *out, const float *in, const float *weight, const float *bias,
                                const cvl_conv_geom *g, float *ws, cvl_pool *pool);
 void cvl_conv2d_im2col_backward_data(float *din, const float *dout, const float *weight,
                                      const cvl_conv_geom *g, float *ws, cvl_pool *pool);
+void cvl_conv2d_im2col_backward_weight(float *dweight, const float *dout, const float *in,
+                                       const cvl_conv_geom *g, float *ws, cvl_pool *pool);
 
 // stats (2,C): batch mean and 1/sqrt(var+eps) over (N,HW); updates the
 // running statistics as PyTorch does (unbiased variance, momentum).
