@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include "core/backend.h"
+#include "core/cpu_fuse.h"
 #include "core/cpu_kernels.h"
 #include "core/cpu_loss.h"
+#include "core/cpu_optim.h"
 #include "core/cpu_pool.h"
 #include "core/graph_internal.h"
 
@@ -25,6 +27,7 @@ typedef struct cpu_backend {
     float *ws;
     size_t ws_floats;
     cvl_pool *pool;
+    cvl_cpu_fusion fuse;
 } cpu_backend;
 
 /* ---- parallel helpers: every loop of the step goes through the pool */
@@ -45,12 +48,31 @@ static void gemm_part(void *ctx, int64_t b, int64_t e, int t) {
                 j->K, 1.0f, A, j->lda, j->B, j->ldb, j->beta, j->C + b * j->ldc, j->ldc);
 }
 
-/* C (M,N) = op(A) op(B) + beta C, rows of C split across the pool. */
+// columns [16 b, 16 e) of C
+static void gemm_cols16_part(void *ctx, int64_t b, int64_t e, int t) {
+    (void)t;
+    gemm_job *j = ctx;
+    b *= 16;
+    e = e * 16 < j->N ? e * 16 : j->N;
+    const float *B = j->tb ? j->B + b * j->ldb : j->B + b;
+    cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans, j->M, (int)(e - b),
+                j->K, 1.0f, j->A, j->lda, B, j->ldb, j->beta, j->C + b, j->ldc);
+}
+
+/* C (M,N) = op(A) op(B) + beta C, split across the pool along the longer
+ * side of C: each part packs only its share of the operand it splits (a
+ * linear layer's weight at batch 128 is the bigger operand). Columns go
+ * in multiples of 16. */
 static void par_sgemm(cvl_pool *pool, bool ta, bool tb, int M, int N, int K, const float *A, int lda, const float *B,
                       int ldb, float beta, float *C, int ldc) {
     gemm_job j = {ta, tb, M, N, K, lda, ldb, ldc, A, B, C, beta};
-    if (M < 2 * cvl_pool_size(pool) || (double)M * N * K < 1e6) {
+    int T = cvl_pool_size(pool);
+    if ((double)M * N * K < 1e6 || (M < 2 * T && N < 32 * T)) {
         gemm_part(&j, 0, M, 0);
+        return;
+    }
+    if (N > M && N >= 32 * T) {
+        cvl_pool_run(pool, (N + 15) / 16, gemm_cols16_part, &j);
         return;
     }
     cvl_pool_run(pool, M, gemm_part, &j);
@@ -129,12 +151,21 @@ static cvl_status cpu_plan(cvl_backend *base, cvl_graph *g, cvl_err *e) {
     cpu_backend *b = (cpu_backend *)base;
     if (g->err.status) return cvl_err_set(e, g->err.status, "%s", g->err.msg);
     size_t pers, arena, acts;
-    cvl_status st = cvl_plan_memory(g, &pers, &arena, &acts, e);
+    cvl_status st = cvl_cpu_fusion_find(&b->fuse, g, e);
     if (st) return st;
+    st = cvl_plan_memory_keep(g, b->fuse.keep, &pers, &arena, &acts, e);
+    if (st) return st;
+    cvl_cpu_fusion_place(&b->fuse, g);
     size_t ws = 1;
     for (int32_t i = 0; i < g->n; i++) {
         cvl_tensor *t = g->nodes[i];
         cvl_conv_geom cg;
+        if (t->op == CVL_OPK_BN_BWD || t->op == CVL_OPK_BN_BWD_PARAMS) {
+            const cvl_tensor *x = t->src[1];
+            size_t need = cvl_bn_backward_scratch((int)x->shape[0], (int)x->shape[1]);
+            if (need > ws) ws = need;
+            continue;
+        }
         if (t->op == CVL_OPK_CONV2D) cg = conv_geom(t->src[0], t->src[1], t, t->ip);
         else if (t->op == CVL_OPK_CONV2D_BWD_DATA) cg = conv_geom(t, t->src[1], t->src[0], t->ip);
         else if (t->op == CVL_OPK_CONV2D_BWD_WEIGHT) cg = conv_geom(t->src[1], t, t->src[0], t->ip);
@@ -283,71 +314,17 @@ static bool keep(const cvl_step_scalars *s, int64_t stream, size_t i, double p) 
 
 /* -------------------------------------------------------- optimizers */
 
-static float clip_coef(cpu_backend *b, const cvl_graph *g) {
-    if (!g->grad_norm) return 1.0f;
-    float norm = *F(g->grad_norm);
-    double c = g->optim.clip_grad_norm / ((double)norm + 1e-6);
-    return c < 1.0 ? (float)c : 1.0f;
-}
-
 static void optim_step(cpu_backend *b, const cvl_graph *g, const cvl_tensor *t, const cvl_step_scalars *s) {
     const cvl_optim_spec *o = &g->optim;
-    size_t n = cvl_tensor_numel(t);
-    float *p = F(t->src[0]), *gr = F(t->src[1]);
-    float cc = clip_coef(b, g), lr = (float)s->lr, wd = (float)o->weight_decay;
-    if (t->op == CVL_OPK_SGD) {
-        float *buf = o->momentum > 0 ? F(t->src[2]) : NULL;
-        float mom = (float)o->momentum, damp = (float)o->dampening;
-        for (size_t i = 0; i < n; i++) {
-            float gi = gr[i] * cc + wd * p[i];
-            if (buf) {
-                buf[i] = s->step <= 1 ? gi : mom * buf[i] + (1 - damp) * gi;
-                gi = o->nesterov ? gi + mom * buf[i] : buf[i];
-            }
-            p[i] -= lr * gi;
-        }
-    } else if (t->op == CVL_OPK_ADAM) {
-        float *m = F(t->src[2]), *v = F(t->src[3]), *vmax = o->amsgrad ? F(t->src[4]) : NULL;
-        float b1 = (float)o->beta1, b2 = (float)o->beta2, eps = (float)o->eps;
-        double bc1 = 1 - pow(o->beta1, (double)s->step), bc2 = 1 - pow(o->beta2, (double)s->step);
-        float step_size = (float)(s->lr / bc1), sq_bc2 = (float)sqrt(bc2);
-        for (size_t i = 0; i < n; i++) {
-            float gi = gr[i] * cc;
-            if (o->decoupled) p[i] *= 1 - lr * wd;
-            else gi += wd * p[i];
-            m[i] = b1 * m[i] + (1 - b1) * gi;
-            v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-            float vv = v[i];
-            if (vmax) {
-                vmax[i] = vmax[i] > v[i] ? vmax[i] : v[i];
-                vv = vmax[i];
-            }
-            p[i] -= step_size * m[i] / (sqrtf(vv) / sq_bc2 + eps);
-        }
-    } else {
-        int k = 2;
-        float *sq = F(t->src[k++]);
-        float *buf = o->momentum > 0 ? F(t->src[k++]) : NULL;
-        float *ga = o->centered ? F(t->src[k++]) : NULL;
-        float a = (float)o->alpha, eps = (float)o->eps, mom = (float)o->momentum;
-        for (size_t i = 0; i < n; i++) {
-            float gi = gr[i] * cc + wd * p[i];
-            sq[i] = a * sq[i] + (1 - a) * gi * gi;
-            float avg;
-            if (ga) {
-                ga[i] = a * ga[i] + (1 - a) * gi;
-                avg = sqrtf(sq[i] - ga[i] * ga[i]) + eps;
-            } else {
-                avg = sqrtf(sq[i]) + eps;
-            }
-            if (buf) {
-                buf[i] = mom * buf[i] + gi / avg;
-                p[i] -= lr * buf[i];
-            } else {
-                p[i] -= lr * gi / avg;
-            }
-        }
+    int k = 2;
+    float *st[3] = {NULL, NULL, NULL};
+    for (int i = 0; i < 3 && k < t->n_src; i++) st[i] = F(t->src[k++]);
+    float cc = 1.0f;
+    if (g->grad_norm) {
+        double c = o->clip_grad_norm / ((double)*F(g->grad_norm) + 1e-6);
+        cc = c < 1.0 ? (float)c : 1.0f;
     }
+    cvl_cpu_optim_step(t->op, o, s, F(t->src[0]), F(t->src[1]), st, cvl_tensor_numel(t), cc, b->pool);
 }
 
 /* -------------------------------------------------------- dispatch */
@@ -423,16 +400,28 @@ static void run_node(cpu_backend *b, const cvl_graph *g, cvl_tensor *t, const cv
         cvl_bn_apply(y, F(x), F(src[1]), F(src[2]), F(src[3]), N, C, HW, b->pool);
         break;
     }
-    case CVL_OPK_BN_BWD: {
-        const cvl_tensor *x = src[1];
-        int N = (int)x->shape[0], C = (int)x->shape[1], HW = (int)(n / ((size_t)N * C));
-        cvl_bn_backward(y, F(src[0]), F(x), F(src[2]), F(src[3]), N, C, HW, b->pool);
-        break;
-    }
+    case CVL_OPK_BN_BWD:
     case CVL_OPK_BN_BWD_PARAMS: {
+        /* fused (cpu_fuse.h): the ReLU backward read through, the params
+         * node written by its dx node */
+        const cvl_cpu_fusion *f = &b->fuse;
+        int32_t me = t->id, u = f->relu[me];
+        if (t->op == CVL_OPK_BN_BWD_PARAMS && f->skip[me] == 2 && f->done[me]) {
+            f->done[me] = 0;
+            break;
+        }
         const cvl_tensor *x = src[1];
         int N = (int)x->shape[0], C = (int)x->shape[1], HW = (int)(cvl_tensor_numel(x) / ((size_t)N * C));
-        cvl_bn_backward_params(y, F(src[0]), F(x), F(src[2]), N, C, HW, b->pool);
+        const float *dy = u >= 0 ? F(g->nodes[u]->src[0]) : F(src[0]);
+        const float *relu = u >= 0 ? F(g->nodes[u]->src[1]) : NULL;
+        if (t->op == CVL_OPK_BN_BWD_PARAMS) {
+            cvl_bn_backward_fused(NULL, y, dy, relu, F(x), F(src[2]), NULL, N, C, HW, b->ws, b->pool);
+            break;
+        }
+        int32_t p = f->params[me];
+        cvl_bn_backward_fused(y, p >= 0 ? F(g->nodes[p]) : NULL, dy, relu, F(x), F(src[2]), F(src[3]), N, C, HW,
+                              b->ws, b->pool);
+        if (p >= 0) f->done[p] = 1;
         break;
     }
     case CVL_OPK_LAYERNORM:
@@ -479,6 +468,7 @@ static void run_node(cpu_backend *b, const cvl_graph *g, cvl_tensor *t, const cv
         break;
     }
     case CVL_OPK_UNARY_BWD: {
+        if (b->fuse.skip[t->id] == 1) break; /* read through by its batch-norm backward readers */
         ew_job j = {.y = y, .a = F(src[0]), .c = F(src[1]), .op = (int)t->ip[0]};
         par_ew(b->pool, n, ew_unary_bwd, &j);
         break;
@@ -694,6 +684,7 @@ static cvl_status cpu_run(cvl_backend *base, int32_t first, int32_t last, const 
     if (g == NULL) return cvl_err_set(e, CVL_ERR_INVALID, "cpu: run before plan");
     if (first < 0) first = 0;
     if (last > g->n) last = g->n;
+    if (first == 0 && b->fuse.done) memset(b->fuse.done, 0, (size_t)b->fuse.n); /* a new step */
     for (int32_t i = first; i < last; i++) run_node(b, g, g->nodes[i], s);
     return CVL_OK;
 }
@@ -727,6 +718,7 @@ static void cpu_free(cvl_backend *base) {
     free(b->regions[0]);
     free(b->regions[1]);
     free(b->ws);
+    cvl_cpu_fusion_free(&b->fuse);
     cvl_pool_free(b->pool);
     free(b);
 }

@@ -36,23 +36,35 @@ static double lane_sq_dev(const float *x, int n, float mean) {
     return s;
 }
 
-/* sum(dy) and sum(dy * (x - mean)) over a plane */
-static void lane_dy_sums(const float *dy, const float *x, int n, float mean, double *sdy, double *sdyx) {
+/* sum(dy) and sum(dy * (x - mean)) over a plane; with `relu` (the input of
+ * a ReLU whose gradient dy is) the gradient is dy where relu > 0, else 0. */
+static void lane_dy_sums(const float *dy, const float *relu, const float *x, int n, float mean, double *sdy,
+                         double *sdyx) {
     float a[8] = {0}, b[8] = {0};
     int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) {
-            a[k] += dy[i + k];
-            b[k] += dy[i + k] * (x[i + k] - mean);
-        }
+    if (relu) {
+        for (; i + 8 <= n; i += 8)
+            for (int k = 0; k < 8; k++) {
+                float d = relu[i + k] > 0 ? dy[i + k] : 0.0f;
+                a[k] += d;
+                b[k] += d * (x[i + k] - mean);
+            }
+    } else {
+        for (; i + 8 <= n; i += 8)
+            for (int k = 0; k < 8; k++) {
+                a[k] += dy[i + k];
+                b[k] += dy[i + k] * (x[i + k] - mean);
+            }
+    }
     double sa = 0, sb = 0;
     for (int k = 0; k < 8; k++) {
         sa += a[k];
         sb += b[k];
     }
     for (; i < n; i++) {
-        sa += dy[i];
-        sb += (double)dy[i] * (x[i] - mean);
+        float d = relu && !(relu[i] > 0) ? 0.0f : dy[i];
+        sa += d;
+        sb += (double)d * (x[i] - mean);
     }
     *sdy += sa;
     *sdyx += sb;
@@ -60,9 +72,10 @@ static void lane_dy_sums(const float *dy, const float *x, int n, float mean, dou
 
 typedef struct bn_job {
     float *out, *aux1, *aux2;
-    const float *in, *dout, *stats, *gamma, *beta;
+    const float *in, *dout, *stats, *gamma, *beta, *relu;
     int N, C, HW;
     double eps, momentum;
+    double *scratch;
 } bn_job;
 
 // channels [b, e): batch statistics and running-statistics update
@@ -116,57 +129,81 @@ void cvl_bn_apply(float *out, const float *in, const float *stats, const float *
     cvl_pool_run(pool, (int64_t)N * C, bn_apply_part, &j);
 }
 
-// channels [b, e): sums of dy and dy*xhat
-static void bn_sums(const bn_job *j, int c, double *sdy, double *sdyx) {
-    float mean = j->stats[c], rstd = j->stats[j->C + c];
-    double a = 0, b = 0;
-    for (int n = 0; n < j->N; n++) {
-        size_t o = ((size_t)n * j->C + c) * j->HW;
-        lane_dy_sums(j->dout + o, j->in + o, j->HW, mean, &a, &b);
-    }
-    *sdy = a;
-    *sdyx = b * rstd;
-}
-
-static void bn_params_part(void *ctx, int64_t b, int64_t e, int t) {
+/* The backward runs plane by plane (each plane of N*C is contiguous, so
+ * both passes stream through memory instead of striding by C*HW): pass 1
+ * writes each plane's sum(dy) and sum(dy*(x-mean)) to scratch, the channel
+ * sums add them in sample order (the same order for any thread count),
+ * pass 2 writes dx. */
+static void bn_bwd_sums_part(void *ctx, int64_t b, int64_t e, int t) {
     (void)t;
     bn_job *j = ctx;
-    for (int c = (int)b; c < (int)e; c++) {
-        double sdy, sdyx;
-        bn_sums(j, c, &sdy, &sdyx);
-        j->out[c] = (float)sdyx;
-        j->out[j->C + c] = (float)sdy;
+    for (int64_t pl = b; pl < e; pl++) {
+        int c = (int)(pl % j->C);
+        size_t o = (size_t)pl * j->HW;
+        double a = 0, sb = 0;
+        lane_dy_sums(j->dout + o, j->relu ? j->relu + o : NULL, j->in + o, j->HW, j->stats[c], &a, &sb);
+        j->scratch[2 * pl] = a;
+        j->scratch[2 * pl + 1] = sb;
     }
 }
 
-void cvl_bn_backward_params(float *dparams, const float *dout, const float *in,
-                            const float *stats, int N, int C, int HW, cvl_pool *pool) {
-    bn_job j = {.out = dparams, .in = in, .dout = dout, .stats = stats, .N = N, .C = C, .HW = HW};
-    cvl_pool_run(pool, C, bn_params_part, &j);
-}
-
-// dx = gamma*rstd * (dy - mean(dy) - xhat * mean(dy*xhat))
-static void bn_bwd_part(void *ctx, int64_t b, int64_t e, int t) {
+// planes [b, e): dx = gamma*rstd * (dy - mean(dy) - xhat * mean(dy*xhat)); aux2 holds (mdy, mdyx) per channel
+static void bn_bwd_apply_part(void *ctx, int64_t b, int64_t e, int t) {
     (void)t;
     bn_job *j = ctx;
-    double count = (double)j->N * j->HW;
-    for (int c = (int)b; c < (int)e; c++) {
-        double sdy, sdyx;
-        bn_sums(j, c, &sdy, &sdyx);
+    for (int64_t pl = b; pl < e; pl++) {
+        int c = (int)(pl % j->C);
+        size_t o = (size_t)pl * j->HW;
         float mean = j->stats[c], rstd = j->stats[j->C + c];
-        float k = j->gamma[c] * rstd, mdy = (float)(sdy / count), mdyx = (float)(sdyx / count);
-        for (int n = 0; n < j->N; n++) {
-            const float *x = j->in + ((size_t)n * j->C + c) * j->HW, *dy = j->dout + ((size_t)n * j->C + c) * j->HW;
-            float *dx = j->out + ((size_t)n * j->C + c) * j->HW;
+        float k = j->gamma[c] * rstd, mdy = j->aux2[c], mdyx = j->aux2[j->C + c];
+        const float *x = j->in + o, *dy = j->dout + o;
+        float *dx = j->out + o;
+        if (j->relu) {
+            const float *r = j->relu + o;
+            for (int i = 0; i < j->HW; i++)
+                dx[i] = k * ((r[i] > 0 ? dy[i] : 0.0f) - mdy - (x[i] - mean) * rstd * mdyx);
+        } else {
             for (int i = 0; i < j->HW; i++) dx[i] = k * (dy[i] - mdy - (x[i] - mean) * rstd * mdyx);
         }
     }
 }
 
+size_t cvl_bn_backward_scratch(int N, int C) { return (size_t)4 * N * C + 2 * (size_t)C; }
+
+void cvl_bn_backward_params(float *dparams, const float *dout, const float *in,
+                            const float *stats, int N, int C, int HW, float *scratch, cvl_pool *pool) {
+    cvl_bn_backward_fused(NULL, dparams, dout, NULL, in, stats, NULL, N, C, HW, scratch, pool);
+}
+
 void cvl_bn_backward(float *din, const float *dout, const float *in, const float *stats,
-                     const float *gamma, int N, int C, int HW, cvl_pool *pool) {
-    bn_job j = {.out = din, .in = in, .dout = dout, .stats = stats, .gamma = gamma, .N = N, .C = C, .HW = HW};
-    cvl_pool_run(pool, C, bn_bwd_part, &j);
+                     const float *gamma, int N, int C, int HW, float *scratch, cvl_pool *pool) {
+    cvl_bn_backward_fused(din, NULL, dout, NULL, in, stats, gamma, N, C, HW, scratch, pool);
+}
+
+void cvl_bn_backward_fused(float *din, float *dparams, const float *dout, const float *relu, const float *in,
+                           const float *stats, const float *gamma, int N, int C, int HW, float *scratch,
+                           cvl_pool *pool) {
+    double *sums = (double *)(void *)scratch;
+    float *means = scratch + (size_t)4 * N * C;
+    bn_job j = {.out = din, .aux2 = means, .in = in, .dout = dout, .relu = relu, .stats = stats, .gamma = gamma,
+                .N = N, .C = C, .HW = HW, .scratch = sums};
+    cvl_pool_run(pool, (int64_t)N * C, bn_bwd_sums_part, &j);
+    double count = (double)N * HW;
+    for (int c = 0; c < C; c++) {
+        double sdy = 0, sdyx = 0;
+        for (int n = 0; n < N; n++) {
+            sdy += sums[2 * ((size_t)n * C + c)];
+            sdyx += sums[2 * ((size_t)n * C + c) + 1];
+        }
+        sdyx *= stats[C + c];
+        if (dparams) {
+            dparams[c] = (float)sdyx;
+            dparams[C + c] = (float)sdy;
+        }
+        means[c] = (float)(sdy / count);
+        means[C + c] = (float)(sdyx / count);
+    }
+    if (din) cvl_pool_run(pool, (int64_t)N * C, bn_bwd_apply_part, &j);
 }
 
 /* --------------------------------------------------------------- pooling */

@@ -65,12 +65,22 @@ void cvl_bn_stats_train(float *stats, float *rmean, float *rvar, const float *in
 void cvl_bn_stats_eval(float *stats, const float *rmean, const float *rvar, int C, double eps);
 void cvl_bn_apply(float *out, const float *in, const float *stats, const float *gamma,
                   const float *beta, int N, int C, int HW, cvl_pool *pool);
+/* The backward kernels need cvl_bn_backward_scratch(N, C) floats of
+ * scratch (8-byte aligned). */
+size_t cvl_bn_backward_scratch(int N, int C);
 // din from dout using batch statistics (training-mode backward)
 void cvl_bn_backward(float *din, const float *dout, const float *in, const float *stats,
-                     const float *gamma, int N, int C, int HW, cvl_pool *pool);
+                     const float *gamma, int N, int C, int HW, float *scratch, cvl_pool *pool);
 // dparams (2,C): dgamma, dbeta
 void cvl_bn_backward_params(float *dparams, const float *dout, const float *in,
-                            const float *stats, int N, int C, int HW, cvl_pool *pool);
+                            const float *stats, int N, int C, int HW, float *scratch, cvl_pool *pool);
+/* Both from one set of sums over (dout, in) (din or dparams may be NULL; gamma only
+ * with din). With `relu` (the input of a ReLU that followed the batch norm)
+ * the gradient taken is dout where relu > 0, else 0: the ReLU's backward
+ * fused in, its output never written. */
+void cvl_bn_backward_fused(float *din, float *dparams, const float *dout, const float *relu, const float *in,
+                           const float *stats, const float *gamma, int N, int C, int HW, float *scratch,
+                           cvl_pool *pool);
 
 typedef struct cvl_pool_geom {
     int N, C, H, W, P, Q, k, stride, pad;

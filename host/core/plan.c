@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/backend.h"
+#include "core/cpu_fuse.h"
 #include "core/graph_internal.h"
 
 #define ALIGN 64
@@ -87,6 +88,14 @@ static bool fl_free(freelist *fl, size_t off, size_t size) {
 }
 
 cvl_status cvl_plan_memory(cvl_graph *g, size_t *persistent, size_t *arena, size_t *activations, cvl_err *e) {
+    return cvl_plan_memory_keep(g, NULL, persistent, arena, activations, e);
+}
+
+/* keep_until (g->n entries or NULL): node i's bytes also stay live until
+ * node keep_until[i] (-1: no extra use), for a backend whose fused kernels
+ * read a node at a later step than the graph's links say. */
+cvl_status cvl_plan_memory_keep(cvl_graph *g, const int32_t *keep_until, size_t *persistent, size_t *arena,
+                                size_t *activations, cvl_err *e) {
     int32_t n = g->n;
     for (int32_t i = 0; i < n; i++) g->nodes[i]->last_use = i;
     /* A view that must survive the step keeps its storage alive. */
@@ -104,6 +113,11 @@ cvl_status cvl_plan_memory(cvl_graph *g, size_t *persistent, size_t *arena, size
             if (r->last_use < t->last_use) r->last_use = t->last_use;
         }
     }
+    if (keep_until)
+        for (int32_t i = 0; i < n; i++) {
+            cvl_tensor *r = storage_root(g->nodes[i]);
+            if (keep_until[i] > r->last_use) r->last_use = keep_until[i];
+        }
     /* Views extend their root: walk again, since a view's readers come later. */
     for (int32_t i = n - 1; i >= 0; i--) {
         cvl_tensor *t = g->nodes[i];
