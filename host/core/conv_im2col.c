@@ -16,7 +16,7 @@ static int conv_chunk(const cvl_conv_geom *g, int threads) {
     if (g->P * g->Q >= CONV_MIN_PLANE) return 1;
     size_t per = (size_t)(g->C / g->groups) * g->R * g->S * g->P * g->Q;
     int chunk = (int)(((size_t)2 << 20) / (per ? per : 1)); /* ~8 MB of floats per thread */
-    int share = (g->N + threads - 1) / threads;
+    int share = (g->N + 2 * threads - 1) / (2 * threads); /* two blocks a thread at least */
     if (chunk < 1) chunk = 1;
     if (chunk > share) chunk = share;
     return chunk;
@@ -217,7 +217,7 @@ void cvl_conv2d_im2col_forward(float *out, const float *in, const float *weight,
                                const cvl_conv_geom *g, float *ws, cvl_pool *pool) {
     int T = cvl_pool_size(pool);
     conv_job j = {out, in, weight, bias, g, ws, thread_ws(g, T), T};
-    cvl_pool_run(pool, g->N, conv_fwd_part, &j);
+    cvl_pool_run_blocks(pool, g->N, conv_chunk(g, T), conv_fwd_part, &j);
 }
 
 // samples [b, e): din = col2im(W^T dout)
@@ -279,7 +279,7 @@ void cvl_conv2d_im2col_backward_data(float *din, const float *dout, const float 
                                      const cvl_conv_geom *g, float *ws, cvl_pool *pool) {
     int T = cvl_pool_size(pool);
     conv_job j = {din, dout, weight, NULL, g, ws, thread_ws(g, T), T};
-    cvl_pool_run(pool, g->N, conv_bwd_data_part, &j);
+    cvl_pool_run_blocks(pool, g->N, conv_chunk(g, T), conv_bwd_data_part, &j);
 }
 
 /* Floats of a partial weight gradient, rounded up to 16. */

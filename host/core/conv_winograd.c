@@ -57,7 +57,7 @@ static int wino_chunk(const cvl_conv_geom *g, int threads) {
     size_t per = (size_t)16 * (g->C > g->K ? g->C : g->K) * tiles;
     int chunk = (int)(budget / (per ? per : 1));
     int least = (min_tiles + tiles - 1) / tiles;
-    int share = (g->N + threads - 1) / threads;
+    int share = (g->N + 2 * threads - 1) / (2 * threads); /* two blocks a thread at least */
     if (chunk < least) chunk = least;
     if (chunk < 1) chunk = 1;
     if (chunk > share) chunk = share;
@@ -208,7 +208,7 @@ static void run(float *out, const float *in, const float *U, const float *bias, 
                 float *thread_ws, cvl_pool *pool) {
     int T = cvl_pool_size(pool);
     wino_job j = {out, in, U, bias, g, thread_ws, wino_thread_floats(g, T), T};
-    cvl_pool_run(pool, g->N, wino_part, &j);
+    cvl_pool_run_blocks(pool, g->N, wino_chunk(g, T), wino_part, &j);
 }
 
 void cvl_conv2d_winograd_forward(float *out, const float *in, const float *weight, const float *bias,

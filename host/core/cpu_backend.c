@@ -118,7 +118,7 @@ static void ew_scale(void *ctx, int64_t b, int64_t e, int t) {
 /* Small loops are not worth waking the pool for. */
 static void par_ew(cvl_pool *pool, size_t n, cvl_pool_fn fn, ew_job *j) {
     if (n < 16384) fn(j, 0, (int64_t)n, 0);
-    else cvl_pool_run(pool, (int64_t)n, fn, j);
+    else cvl_pool_for(pool, (int64_t)n, fn, j);
 }
 
 static void *ptr(cpu_backend *b, const cvl_tensor *t) { return b->regions[t->region] + t->offset; }

@@ -100,7 +100,7 @@ static void bn_stats_part(void *ctx, int64_t b, int64_t e, int t) {
 void cvl_bn_stats_train(float *stats, float *rmean, float *rvar, const float *in, int N, int C,
                         int HW, double eps, double momentum, cvl_pool *pool) {
     bn_job j = {.out = stats, .aux1 = rmean, .aux2 = rvar, .in = in, .N = N, .C = C, .HW = HW, .eps = eps, .momentum = momentum};
-    cvl_pool_run(pool, C, bn_stats_part, &j);
+    cvl_pool_for(pool, C, bn_stats_part, &j);
 }
 
 void cvl_bn_stats_eval(float *stats, const float *rmean, const float *rvar, int C, double eps) {
@@ -126,7 +126,7 @@ static void bn_apply_part(void *ctx, int64_t b, int64_t e, int t) {
 void cvl_bn_apply(float *out, const float *in, const float *stats, const float *gamma,
                   const float *beta, int N, int C, int HW, cvl_pool *pool) {
     bn_job j = {.out = out, .in = in, .stats = stats, .gamma = gamma, .beta = beta, .N = N, .C = C, .HW = HW};
-    cvl_pool_run(pool, (int64_t)N * C, bn_apply_part, &j);
+    cvl_pool_for(pool, (int64_t)N * C, bn_apply_part, &j);
 }
 
 /* The backward runs plane by plane (each plane of N*C is contiguous, so
@@ -187,7 +187,7 @@ void cvl_bn_backward_fused(float *din, float *dparams, const float *dout, const 
     float *means = scratch + (size_t)4 * N * C;
     bn_job j = {.out = din, .aux2 = means, .in = in, .dout = dout, .relu = relu, .stats = stats, .gamma = gamma,
                 .N = N, .C = C, .HW = HW, .scratch = sums};
-    cvl_pool_run(pool, (int64_t)N * C, bn_bwd_sums_part, &j);
+    cvl_pool_for(pool, (int64_t)N * C, bn_bwd_sums_part, &j);
     double count = (double)N * HW;
     for (int c = 0; c < C; c++) {
         double sdy = 0, sdyx = 0;
@@ -203,7 +203,7 @@ void cvl_bn_backward_fused(float *din, float *dparams, const float *dout, const 
         means[c] = (float)(sdy / count);
         means[C + c] = (float)(sdyx / count);
     }
-    if (din) cvl_pool_run(pool, (int64_t)N * C, bn_bwd_apply_part, &j);
+    if (din) cvl_pool_for(pool, (int64_t)N * C, bn_bwd_apply_part, &j);
 }
 
 /* --------------------------------------------------------------- pooling */
@@ -273,7 +273,7 @@ static void pool_fwd_part(void *ctx, int64_t b, int64_t e, int t) {
 
 void cvl_pool2d_forward(float *out, const float *in, const cvl_pool_geom *g, cvl_pool *pool) {
     pool_job j = {.out = out, .in = in, .g = g};
-    cvl_pool_run(pool, (int64_t)g->N * g->C, pool_fwd_part, &j);
+    cvl_pool_for(pool, (int64_t)g->N * g->C, pool_fwd_part, &j);
 }
 
 static void pool_bwd_part(void *ctx, int64_t b, int64_t e, int t) {
@@ -336,5 +336,5 @@ static void pool_bwd_part(void *ctx, int64_t b, int64_t e, int t) {
 void cvl_pool2d_backward(float *din, const float *dout, const float *in, const float *out,
                          const cvl_pool_geom *g, cvl_pool *pool) {
     pool_job j = {.out = din, .in = in, .dout = dout, .y = out, .g = g};
-    cvl_pool_run(pool, (int64_t)g->N * g->C, pool_bwd_part, &j);
+    cvl_pool_for(pool, (int64_t)g->N * g->C, pool_bwd_part, &j);
 }

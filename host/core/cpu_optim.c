@@ -79,5 +79,5 @@ void cvl_cpu_optim_step(int op, const cvl_optim_spec *o, const cvl_step_scalars 
     optim_job j = {op, o, s, p, {state[0], state[1], state[2]}, grad, clip};
     /* small tensors (biases, BN parameters) are not worth a wake-up */
     if (n < 16384) optim_part(&j, 0, (int64_t)n, 0);
-    else cvl_pool_run(pool, (int64_t)n, optim_part, &j);
+    else cvl_pool_for(pool, (int64_t)n, optim_part, &j);
 }
