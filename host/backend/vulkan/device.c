@@ -242,6 +242,7 @@ static cvl_status create_instance(cvl_vk_instance *inst, const cvl_vk_instance_o
                                .enabledExtensionCount = n_exts,
                                .ppEnabledExtensionNames = exts};
     VkResult r = g->vkCreateInstance(&ci, NULL, &inst->instance);
+    cvl_vk_pin_drivers();
     if (r != VK_SUCCESS)
         return cvl_err_set(err, CVL_ERR_UNSUPPORTED, "%svkCreateInstance: %s%s",
                            r == VK_ERROR_INCOMPATIBLE_DRIVER ? "no Vulkan driver (" : "", cvl_vk_result_name(r),

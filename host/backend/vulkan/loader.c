@@ -1,7 +1,9 @@
 /* loader.c -- dlopen()s the Vulkan loader and fills the function tables. */
+#define _GNU_SOURCE /* dl_iterate_phdr, RTLD_NODELETE */
 #include "backend/vulkan/loader.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <pthread.h>
@@ -39,6 +41,23 @@ static void load_once(void) {
     }
     /* The handle is kept: the library lives as long as the process. */
 }
+
+static int pin_one(struct dl_phdr_info *info, size_t size, void *user) {
+    (void)size;
+    (void)user;
+    const char *name = info->dlpi_name;
+    if (name && name[0] && (strstr(name, "libvulkan_") || strstr(name, "VkLayer") || strstr(name, "nvidia"))) {
+        void *h = dlopen(name, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+        (void)h; /* the reference is kept on purpose */
+    }
+    return 0;
+}
+
+/* Drivers and layers the loader opened stay loaded for the life of the
+ * process, as the loader itself does: a driver's caches and atexit handlers
+ * may outlive its instance, and a sanitizer can only name (and suppress,
+ * tests/lsan.supp) frames of a library that is still mapped. */
+void cvl_vk_pin_drivers(void) { dl_iterate_phdr(pin_one, NULL); }
 
 const cvl_vk_global_fns *cvl_vk_load(cvl_err *err) {
     pthread_once(&g_once, load_once);

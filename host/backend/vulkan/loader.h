@@ -114,4 +114,7 @@ cvl_status cvl_vk_load_device(cvl_vk_device_fns *fns, const cvl_vk_instance_fns 
 /* "VK_ERROR_OUT_OF_DEVICE_MEMORY", ... for messages. */
 const char *cvl_vk_result_name(VkResult r);
 
+/* Keeps the drivers and layers the loader has opened mapped until exit. */
+void cvl_vk_pin_drivers(void);
+
 #endif
