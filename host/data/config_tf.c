@@ -29,7 +29,9 @@ static const tf_spec tf_specs[] = {
 #define N_SPECS (sizeof tf_specs / sizeof tf_specs[0])
 #define MAX_SIDE 4096
 
-static cvl_status parse_channels(float *out, const json_t *v, const char *path, const char *where, cvl_err *e) {
+static cvl_status parse_channels(float *out, int *count, const json_t *v, const char *path, const char *where,
+                                 cvl_err *e) {
+    *count = json_is_array(v) ? (int)json_array_size(v) : 1;
     if (json_is_number(v)) {
         for (int k = 0; k < CVL_TF_MAX_CH; k++) out[k] = (float)json_number_value(v);
         return CVL_OK;
@@ -81,10 +83,10 @@ static cvl_status parse_tf_key(cvl_transform *t, const char *key, const json_t *
     }
     if (strcmp(key, "mean") == 0) {
         t->mean_auto = 0;
-        return parse_channels(t->mean, v, path, at, e);
+        return parse_channels(t->mean, &t->n_mean, v, path, at, e);
     }
     if (strcmp(key, "std") == 0) {
-        cvl_status st = parse_channels(t->std, v, path, at, e);
+        cvl_status st = parse_channels(t->std, &t->n_std, v, path, at, e);
         for (int k = 0; st == CVL_OK && k < CVL_TF_MAX_CH; k++)
             if (!(t->std[k] > 0)) st = cvl_err_set(e, CVL_ERR_INVALID, "%s: %s: must be positive", path, at);
         return st;

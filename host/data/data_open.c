@@ -170,6 +170,16 @@ static cvl_status check_shape(cvl_data *d, const cvl_data_config *c, cvl_err *e)
     int64_t dec[3] = {in->c, in->h, in->w}, out[3];
     if (cvl_transform_shape(out, NULL, c->tf, c->n_tf, dec, e) != CVL_OK)
         return cvl_err_prefix(e, "%s: ", c->path);
+    /* normalize: one value for every channel, or one per channel (no step changes C) */
+    for (int k = 0; k < c->n_tf; k++) {
+        const cvl_transform *t = &c->tf[k];
+        if (t->kind != CVL_TF_NORMALIZE) continue;
+        const char *bad = t->n_mean > 1 && t->n_mean != dec[0] ? "mean" : t->n_std > 1 && t->n_std != dec[0] ? "std" : NULL;
+        if (bad)
+            return cvl_err_set(e, CVL_ERR_INVALID, "%s: transforms[%d].%s: %d values for %lld channels (give 1 or %lld)",
+                               c->path, k, bad, strcmp(bad, "mean") == 0 ? t->n_mean : t->n_std, (long long)dec[0],
+                               (long long)dec[0]);
+    }
     memcpy(d->decode_shape, dec, sizeof dec);
     memcpy(d->input_shape, out, sizeof out);
     if (c->shape[0] == 0 || memcmp(c->shape, out, sizeof out) == 0) return CVL_OK;

@@ -38,6 +38,7 @@ typedef struct cvl_transform {
     cvl_tf_kind kind;
     float p;               /* probability the step applies */
     float mean[CVL_TF_MAX_CH], std[CVL_TF_MAX_CH];
+    int n_mean, n_std;     /* values given (1: every channel); checked against C when the data opens */
     int mean_auto;         /* normalize: compute mean/std from training data */
     int pad;               /* random_crop: zero padding each side before the crop */
     int pads[4];           /* pad: zeros added at top, bottom, left, right */
