@@ -191,8 +191,16 @@ typedef struct cvl_optim_spec {
     double alpha;
     bool centered;
     double clip_grad_norm; /* 0: none */
+    /* Gradient accumulation over `accumulate` (> 1) micro-batches: each
+     * gradient is added into a persistent optim.<param>.grad_acc; the update
+     * uses their mean and clears them. Nodes [0, cvl_graph_micro_end(g))
+     * are one micro-step (forward, backward, accumulate); the rest, run on
+     * every accumulate-th micro-step, are the update. */
+    int accumulate;
 } cvl_optim_spec;
 cvl_status cvl_graph_optimizer(cvl_graph *g, const cvl_optim_spec *spec);
+/* The end of a micro-step's nodes (the whole graph without accumulation). */
+int32_t cvl_graph_micro_end(const cvl_graph *g);
 
 /* Broadcast shape of a and b (NumPy rules); false when incompatible. */
 bool cvl_broadcast_shape(const cvl_tensor *a, const cvl_tensor *b, int32_t *ndim, int64_t *shape);

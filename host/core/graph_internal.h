@@ -23,6 +23,7 @@ struct cvl_graph {
     cvl_tensor *loss;
     cvl_tensor *grad_norm;
     bool has_optimizer;
+    int32_t micro_end;   /* gradient accumulation: nodes of one micro-step (0: none) */
     cvl_optim_spec optim;
 };
 

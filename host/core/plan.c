@@ -154,7 +154,10 @@ cvl_status cvl_plan_memory_keep(cvl_graph *g, const int32_t *keep_until, size_t 
         } else if (t->flags & CVL_NODE_INPLACE) {
             t->region = t->src[0]->region;
             t->offset = t->src[0]->offset;
-        } else if (t->flags & (CVL_NODE_PERSIST | CVL_NODE_OUTPUT)) {
+        } else if ((t->flags & (CVL_NODE_PERSIST | CVL_NODE_OUTPUT)) || t->op == CVL_OPK_INPUT) {
+            /* Inputs too: they are written before the step starts, so an
+             * input added after other nodes must not share memory with
+             * activations that die before it is read. */
             t->region = 1;
             t->offset = pers;
             pers += bytes;

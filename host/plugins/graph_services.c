@@ -82,9 +82,12 @@ static cvl_tensor *s_constant(cvl_ctx *ctx, uint32_t ndim, const int64_t *shape,
 
 static cvl_status set_optim(cvl_ctx *ctx, const cvl_optim_spec *spec) {
     if (ctx->io->optim == NULL) return CVL_ERR_INVALID;
+    /* the host's settings (clipping, accumulation) survive the plugin's choice */
     double clip = ctx->io->optim->clip_grad_norm;
+    int accumulate = ctx->io->optim->accumulate;
     *ctx->io->optim = *spec;
     ctx->io->optim->clip_grad_norm = clip;
+    ctx->io->optim->accumulate = accumulate;
     return CVL_OK;
 }
 static cvl_status s_optim_sgd(cvl_ctx *ctx, double momentum, double dampening, double wd, bool nesterov) {
