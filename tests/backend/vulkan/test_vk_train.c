@@ -12,7 +12,7 @@
 
 #include "backend/vulkan/vk_backend.h"
 #include "core/graph_internal.h"
-#include "train/idx.h"
+#include "data/dataset.h"
 #include "train/model.h"
 #include "vk_test.h"
 
@@ -44,9 +44,31 @@ static bool build(run *r, const cvl_registry *reg, cvl_backend *be, const char *
     return st == CVL_OK;
 }
 
+/* The first samples of Fashion-MNIST's test split, as the data layer reads them. */
+typedef struct samples {
+    int64_t n;
+    float *images; /* (n, 784) in [0,1] */
+    int32_t *labels;
+} samples;
+
+static bool load(samples *d, int64_t n, cvl_err *e) {
+    cvl_dataset *ds;
+    memset(d, 0, sizeof *d);
+    if (cvl_dataset_idx_open(&ds, "/usr/share/datasets/fashion-mnist", "t10k", 10, e) != CVL_OK) return false;
+    d->images = malloc((size_t)n * 784 * sizeof *d->images);
+    d->labels = malloc((size_t)n * sizeof *d->labels);
+    for (int64_t i = 0; i < n && e->status == CVL_OK; i++) {
+        cvl_sample smp = {.inputs = {d->images + i * 784}};
+        if (ds->vt->get_sample(&smp, ds, i, e) == CVL_OK) d->labels[i] = smp.labels[0];
+    }
+    cvl_dataset_free(ds);
+    d->n = e->status == CVL_OK ? n : 0;
+    return d->n > 0;
+}
+
 /* Trains `enc` on both backends for 20 steps and compares. */
-static void parity(const cvl_registry *reg, cvl_vk_device *dev, const cvl_idx_split *data, const char *enc,
-                   const char *last, int B, float learn, const char *optim, double lr) {
+static void parity(const cvl_registry *reg, cvl_vk_device *dev, const samples *data, const char *enc,
+                   const char *last, int B, float learn, const char *optim, double lr, double tol) {
     cvl_err e = {0};
     run cpu, vk;
     CHECK(build(&cpu, reg, cvl_backend_cpu_new(2), enc, last, B, optim, &e), "%s on the CPU (%s)", enc, e.msg);
@@ -55,12 +77,12 @@ static void parity(const cvl_registry *reg, cvl_vk_device *dev, const cvl_idx_sp
           e.msg);
     float *x = malloc((size_t)B * 784 * sizeof *x);
     int32_t *y = malloc((size_t)B * sizeof *y);
-    double worst = 0;
+    double worst = 0, early = 0;
     float first[2] = {0}, final[2] = {0};
     for (int s = 0; s < STEPS && e.status == CVL_OK; s++) {
         for (int i = 0; i < B; i++) {
             int64_t k = (int64_t)(s * B + i) % data->n;
-            for (int p = 0; p < 784; p++) x[i * 784 + p] = (data->images[k * 784 + p] / 255.0f - 0.2860f) / 0.3530f;
+            for (int p = 0; p < 784; p++) x[i * 784 + p] = (data->images[k * 784 + p] - 0.2860f) / 0.3530f;
             y[i] = data->labels[k];
         }
         float loss[2];
@@ -75,11 +97,16 @@ static void parity(const cvl_registry *reg, cvl_vk_device *dev, const cvl_idx_sp
         if (s == 0) memcpy(first, loss, sizeof loss);
         memcpy(final, loss, sizeof loss);
         worst = fmax(worst, fabs((double)loss[0] - loss[1]) / fabs((double)loss[0]));
+        if (s < 5) early = worst;
         if (getenv("VK_TRAIN_VERBOSE")) printf("# %s step %d: cpu %.7f vulkan %.7f\n", enc, s + 1, loss[0], loss[1]);
     }
     CHECK(e.status == CVL_OK, "%s: 20 steps ran on both backends (%s)", enc, e.msg);
-    CHECK(worst <= 1e-3, "%s: the losses agree at every step (worst relative difference %.1e; %.4f -> %.4f on the CPU)",
-          enc, worst, first[0], final[0]);
+    /* The first steps show the arithmetic alone; later ones also how much
+     * training amplifies summation-order differences (Winograd and im2col on
+     * the CPU, tiled GEMMs on Vulkan), so their bound is per model. */
+    CHECK(early <= 1e-5, "%s: the losses of the first 5 steps agree to 1e-5 (worst relative difference %.1e)", enc, early);
+    CHECK(worst <= tol, "%s: the losses agree at every step within %.0e (worst relative difference %.1e; %.4f -> %.4f on the CPU)",
+          enc, tol, worst, first[0], final[0]);
     CHECK(final[0] < first[0] * learn && final[1] < first[1] * learn, "%s: both learn: the loss falls below %.2f x (Vulkan %.4f -> %.4f)",
           enc, learn, first[1], final[1]);
     char wname[32];
@@ -113,18 +140,20 @@ int main(int argc, char **argv) {
     if (argc < 2) return 2;
     cvl_registry *reg = cvl_registry_new(NULL, NULL);
     cvl_registry_load_dir(reg, argv[1], true);
-    cvl_idx_split data;
+    samples data;
     cvl_err e = {0};
-    CHECK(cvl_idx_load(&data, "/usr/share/datasets/fashion-mnist", "t10k", 10, &e) == CVL_OK, "Fashion-MNIST (%s)", e.msg);
+    CHECK(load(&data, 1024, &e), "Fashion-MNIST (%s)", e.msg);
     cvl_vk_device *dev = vk_test_device(NULL);
     if (dev == NULL || data.n == 0) return vk_test_finish();
-    parity(reg, dev, &data, "mlp", "fc3", 32, 0.8f, "sgd", 0.05);
-    parity(reg, dev, &data, "cnn", "fc2", 8, 0.97f, "sgd", 0.05); /* batches of 8: a noisy loss, a small bar */
+    parity(reg, dev, &data, "mlp", "fc3", 32, 0.8f, "sgd", 0.05, 1e-3);
+    /* batches of 8 with BatchNorm: the loss swings (2.4 -> 5.1 -> 1.6), and a
+     * 1e-7 difference at step 5 grows to ~1e-3 by step 20 */
+    parity(reg, dev, &data, "cnn", "fc2", 8, 0.97f, "sgd", 0.05, 3e-3);
     /* The Adam path (bias correction from the step in the scalar buffer). At
      * lr 1e-3 this mlp at batch 32 is chaotic: the losses agree to 3e-7 for
      * five steps, then relu units near 0 flip with the GEMMs' summation
      * order and Adam's sign-like updates carry it (2e-3 by step 20). */
-    parity(reg, dev, &data, "mlp", "fc3", 32, 0.8f, "adamw", 2e-4);
+    parity(reg, dev, &data, "mlp", "fc3", 32, 0.8f, "adamw", 2e-4, 1e-3);
 
     /* A node Vulkan cannot run is refused at plan time, by name. */
     cvl_graph *g = cvl_graph_new(0);
@@ -138,7 +167,8 @@ int main(int argc, char **argv) {
     cvl_backend_free(other);
     cvl_graph_free(g);
     cvl_vk_device_free(dev);
-    cvl_idx_free(&data);
+    free(data.images);
+    free(data.labels);
     cvl_registry_free(reg);
     return vk_test_finish();
 }
