@@ -22,6 +22,9 @@ typedef int (*cvl_cmd_fn)(cvl_cli *cli, int argc, char **argv);
 
 int cvl_cmd_list(cvl_cli *cli, int argc, char **argv);
 int cvl_cmd_train(cvl_cli *cli, int argc, char **argv);
+int cvl_cmd_eval(cvl_cli *cli, int argc, char **argv);
+int cvl_cmd_predict(cvl_cli *cli, int argc, char **argv);
+int cvl_cmd_check(cvl_cli *cli, int argc, char **argv);
 int cvl_cmd_config_docs(cvl_cli *cli, int argc, char **argv);
 int cvl_cmd_devices(cvl_cli *cli, int argc, char **argv);
 int cvl_cmd_data(cvl_cli *cli, int argc, char **argv);

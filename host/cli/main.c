@@ -21,10 +21,18 @@ static const command commands[] = {
     {"--list", cvl_cmd_list,
      "--list [KIND] [--json]   installed components (KIND: encoder, aggregator, head,\n"
      "                           loss, optimizer) with their parameters"},
-    {"data", cvl_cmd_data, "data CONFIG [--grid FILE] [--json]  dataset sizes, class counts, mean/std, augmented grid"},
+    {"check", cvl_cmd_check, "check CONFIG [--out DIR]  the quality checks alone (docs/checks.md)"},
     {"config-docs", cvl_cmd_config_docs, "config-docs              every config key with its type and default (markdown)"},
+    {"data", cvl_cmd_data, "data CONFIG [--grid FILE] [--json]  dataset sizes, class counts, mean/std, augmented grid"},
+    {"eval", cvl_cmd_eval,
+     "eval CONFIG|RUN_DIR|CHECKPOINT [--weights FILE] [--json]\n"
+     "                           metrics on the test split (else the validation split)"},
+    {"predict", cvl_cmd_predict,
+     "predict RUN_DIR|CHECKPOINT|CONFIG.json IMAGE... [--weights FILE] [--top-k K] [--json]\n"
+     "                           top-k classes of image files"},
     {"train", cvl_cmd_train,
-     "train CONFIG [--set k=v]... [--device D] [--threads N] [--run-dir DIR] [--quiet]\n"
+     "train CONFIG [--set k=v]... [--device D] [--threads N] [--run-dir DIR] [--weights FILE]\n"
+     "                           [--resume RUN_DIR] [--stop-after STEPS] [--quiet]\n"
      "                           train a model; the run goes to a new run directory"},
 };
 

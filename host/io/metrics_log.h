@@ -6,7 +6,7 @@
  *   {"step":120,"epoch":0,"time":1764000000.123,"split":"train","loss":0.4132,"lr":0.01}
  *
  *   step    int     optimizer steps taken so far (the x of the train curves)
- *   epoch   int     the epoch the record belongs to, from 0
+ *   epoch   int     the epoch the record belongs to (the trainer counts from 1)
  *   time    number  wall clock, seconds since 1970 (UTC), to the millisecond
  *   ...     the caller's fields, in the order given: numbers, integers or
  *           strings. The train loop writes "split" ("train" or "val") and

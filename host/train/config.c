@@ -8,7 +8,10 @@
 #include "plugins/value.h"
 #include "util/strutil.h"
 
-typedef enum ktype { K_INT, K_FLOAT, K_BOOL, K_STRING, K_ENUM, K_INT_LIST, K_FLOAT_LIST, K_COMPONENT } ktype;
+/* K_OBJECT and K_LIST are checked here only for their JSON type; their
+ * contents belong to another layer, which checks them with its own key paths
+ * (the data layer: dataset, transforms; the model builder: inputs, targets). */
+typedef enum ktype { K_INT, K_FLOAT, K_BOOL, K_STRING, K_ENUM, K_INT_LIST, K_FLOAT_LIST, K_COMPONENT, K_OBJECT, K_LIST } ktype;
 
 typedef struct key {
     const char *path;
@@ -22,43 +25,61 @@ typedef struct key {
 #define BIG 1e18
 /* The schema. docs/config.md is generated from this table. */
 static const key schema[] = {
-    {"image_backbone", K_COMPONENT, "\"cnn\"", 0, 0, NULL, "encoder of the image input: a name, or {\"name\": ..., params}"},
-    {"image_pool", K_ENUM, NULL, 0, 0, "avg|max|flatten|none", "overrides the encoder's `pool` parameter"},
-    {"input_shape", K_INT_LIST, "[1, 28, 28]", 1, 65536, NULL, "image input as [C, H, W]"},
-    {"head", K_COMPONENT, "\"classification\"", 0, 0, NULL, "head of the category target"},
-    {"loss", K_COMPONENT, "\"cross_entropy\"", 0, 0, NULL, "loss of the category target"},
+    /* the model */
+    {"image_backbone", K_COMPONENT, "\"cnn\"", 0, 0, NULL, "encoder of the image input when `inputs` is not given: a name, or {\"name\": ..., params}"},
+    {"image_pool", K_ENUM, NULL, 0, 0, "avg|max|flatten|none", "overrides the image encoder's `pool` parameter"},
+    {"input_shape", K_INT_LIST, NULL, 1, 65536, NULL, "image input as [C, H, W], after the deterministic transforms (see docs/data.md)"},
+    {"head", K_COMPONENT, "\"classification\"", 0, 0, NULL, "head of the target when `targets` is not given"},
+    {"loss", K_COMPONENT, "\"cross_entropy\"", 0, 0, NULL, "loss of the target when `targets` is not given"},
+    {"inputs", K_LIST, NULL, 0, 0, NULL, "the declarative model's inputs: [{\"name\": dataset input, \"encoder\": component or null}] (see docs/config.md)"},
+    {"targets", K_LIST, NULL, 0, 0, NULL, "its targets: [{\"name\": dataset target, \"head\": ..., \"loss\": ..., \"weight\": 1.0}]"},
+    {"aggregator", K_COMPONENT, NULL, 0, 0, NULL, "joins the encoded inputs (default: `concat` for several inputs, none for one)"},
+    {"dropout", K_FLOAT, NULL, 0, 0.999, NULL, "passed to every head's `dropout` when set"},
+    {"weights_map", K_OBJECT, NULL, 0, 0, NULL, "{\"file prefix\": \"model prefix\"}: renames tensors of a --weights file (see docs/config.md)"},
+    /* the data (checked by the data layer, docs/data.md) */
+    {"dataset", K_OBJECT, "{\"format\": \"idx\"}", 0, 0, NULL, "the dataset: {\"format\": idx|cifar|folder|csv, \"root\": ..., ...} (docs/data.md)"},
+    {"transforms", K_LIST, "[]", 0, 0, NULL, "transform steps; deterministic ones apply to every split, random ones to training only (docs/data.md)"},
+    {"val_split", K_FLOAT, "0.1", 0, 0.99, NULL, "fraction of the training set held out for validation (0: validate on the test split)"},
+    {"test_split", K_FLOAT, "0", 0, 0.99, NULL, "fraction held out for testing when the dataset has no test split (folder, csv)"},
+    {"workers", K_INT, "2", 0, 64, NULL, "loader threads (0: load in the training thread)"},
+    /* the schedule */
     {"epochs", K_INT, "1", 1, 1e6, NULL, "passes over the training set"},
     {"train_batch_size", K_INT, "128", 1, 1e6, NULL, "samples per training step"},
     {"val_batch_size", K_INT, "1000", 1, 1e6, NULL, "samples per evaluation batch"},
     {"train_steps_per_epoch", K_INT, "0", 0, BIG, NULL, "cap on steps per epoch (0: the whole training set)"},
     {"val_steps_per_epoch", K_INT, "0", 0, BIG, NULL, "cap on validation batches (0: the whole split)"},
+    {"n_gradients", K_INT, "1", 1, 1e6, NULL, "gradient accumulation: batches per optimizer step (the loss is averaged over them)"},
     {"optimizer_name", K_COMPONENT, "\"sgd\"", 0, 0, NULL, "optimizer: a name, or {\"name\": ..., params}"},
     {"lr", K_FLOAT, "0.05", 0, 1e6, NULL, "peak learning rate"},
     {"lr_schedule.name", K_ENUM, "\"constant\"", 0, 0, "constant|step|cosine|one_cycle", "learning-rate schedule"},
-    {"lr_schedule.warmup_steps", K_INT, "0", 0, BIG, NULL, "linear warm-up from 0 over this many steps"},
-    {"lr_schedule.step_size", K_INT, "1000", 1, BIG, NULL, "step: multiply by gamma every step_size steps"},
+    {"lr_schedule.warmup_steps", K_INT, "0", 0, BIG, NULL, "linear warm-up from 0 over this many optimizer steps"},
+    {"lr_schedule.step_size", K_INT, "1000", 1, BIG, NULL, "step: multiply by gamma every step_size optimizer steps"},
     {"lr_schedule.gamma", K_FLOAT, "0.1", 0, 1, NULL, "step: the factor"},
     {"lr_schedule.min_lr", K_FLOAT, "0", 0, 1e6, NULL, "cosine: the floor"},
     {"weight_decay", K_FLOAT, NULL, 0, 1e6, NULL, "passed to the optimizer's weight_decay when set"},
     {"clip_grad_norm", K_FLOAT, "0", 0, 1e9, NULL, "clip the global gradient norm (0: off)"},
-    {"dropout", K_FLOAT, NULL, 0, 0.999, NULL, "passed to the head's dropout when set"},
-    {"seed", K_INT, "0", 0, BIG, NULL, "seed of initialisation, shuffling and dropout"},
+    {"early_stopping.patience", K_INT, "0", 0, BIG, NULL, "stop after this many validations without improvement of `checkpoint_metric` (0: off)"},
+    {"early_stopping.min_delta", K_FLOAT, "0", 0, 1e9, NULL, "the least change that counts as an improvement"},
+    {"checkpoint_metric", K_STRING, "\"val_loss\"", 0, 0, NULL, "the validation metric that picks best.safetensors: val_loss (lower is better) or val_<metric> of the first target (higher is better, e.g. val_accuracy)"},
+    {"seed", K_INT, "0", 0, BIG, NULL, "seed of initialisation, split, shuffling, augmentation and dropout"},
+    /* where and how */
     {"device", K_STRING, "\"cpu\"", 0, 0, NULL, "cpu, auto, vulkan, vulkan:N or vulkan:NAME (see cvl-host --devices)"},
     {"threads", K_INT, "0", 0, 1024, NULL, "CPU threads (0: all cores)"},
-    {"log_every", K_INT, "50", 1, BIG, NULL, "steps between metric lines"},
+    {"log_every", K_INT, "50", 1, BIG, NULL, "optimizer steps between metric lines"},
     {"run_dir", K_STRING, "\"runs\"", 0, 0, NULL, "parent of the run directories"},
-    {"dataset.format", K_ENUM, "\"idx\"", 0, 0, "idx", "dataset format"},
-    {"dataset.root", K_STRING, "\"/usr/share/datasets/fashion-mnist\"", 0, 0, NULL, "dataset directory"},
-    {"dataset.val_split", K_FLOAT, "0", 0, 0.9, NULL, "fraction of the training set held out for validation"},
-    {"dataset.pad", K_INT, "0", 0, 1024, NULL, "zero padding around each image (before normalisation)"},
-    {"normalize.mean", K_FLOAT_LIST, "[0.2860]", -1e6, 1e6, NULL, "per-channel mean subtracted (on [0,1] pixels)"},
-    {"normalize.std", K_FLOAT_LIST, "[0.3530]", 1e-9, 1e6, NULL, "per-channel std divided by"},
+    {"experiment_tracker", K_ENUM, "\"none\"", 0, 0, "none|mlflow", "also write the run in MLflow's file-store layout"},
+    {"experiment_name", K_STRING, NULL, 0, 0, NULL, "MLflow experiment (default: the config file's name)"},
+    {"mlflow_root", K_STRING, "\"mlruns\"", 0, 0, NULL, "MLflow file store"},
+    /* quality checks (docs/config.md) */
+    {"checks.enabled", K_BOOL, "true", 0, 0, NULL, "run the quality checks before training"},
+    {"checks.overfit_steps", K_INT, "30", 0, 10000, NULL, "overfit check: optimizer steps on one batch (0: skip this check)"},
+    {"checks.overfit_factor", K_FLOAT, "2", 1, 1e6, NULL, "overfit check: the loss must fall by this factor"},
 };
 #define N_KEYS (sizeof schema / sizeof schema[0])
 
 static const char *type_name(ktype t) {
-    static const char *const n[] = {"an integer", "a number", "a bool", "a string", "a string", "a list of integers",
-                                    "a list of numbers", "a component"};
+    static const char *const n[] = {"an integer",        "a number",    "a bool",    "a string",  "a string",
+                                    "a list of integers", "a list of numbers", "a component", "an object", "a list"};
     return n[t];
 }
 
@@ -114,6 +135,8 @@ static cvl_status check_value(const cvl_config *cfg, const key *k, const json_t 
         json_array_foreach(v, i, x) ok &= k->type == K_INT_LIST ? json_is_integer(x) : json_is_number(x);
         break;
     }
+    case K_OBJECT: ok = json_is_object(v); break;
+    case K_LIST: ok = json_is_array(v); break;
     case K_COMPONENT:
         ok = json_is_string(v) || (json_is_object(v) && json_is_string(json_object_get(v, "name")));
         if (!ok)
@@ -220,8 +243,8 @@ static cvl_status apply_set(cvl_config *cfg, const char *set, cvl_err *e) {
         snprintf(first, sizeof first, "%.*s", (int)strcspn(path, "."), path);
         const key *k = find_key(first);
         json_t *cur = json_object_get(cfg->root, first);
-        if (k && k->type == K_COMPONENT && cur == NULL && k->def) {
-            /* a parameter of the default component */
+        if (k && (k->type == K_COMPONENT || k->type == K_OBJECT) && cur == NULL && k->def) {
+            /* a parameter of the default component, a key of the default object */
             json_object_set_new(cfg->root, first, json_loads(k->def, JSON_DECODE_ANY, NULL));
             cur = json_object_get(cfg->root, first);
         }
@@ -244,8 +267,16 @@ static void apply_defaults(json_t *root) {
         if (schema[i].def == NULL) continue;
         const char *leaf;
         json_t *parent = walk(root, schema[i].path, true, &leaf);
-        if (parent && json_object_get(parent, leaf) == NULL)
+        if (parent == NULL) continue;
+        json_t *have = json_object_get(parent, leaf);
+        if (have == NULL) {
             json_object_set_new(parent, leaf, json_loads(schema[i].def, JSON_DECODE_ANY, NULL));
+        } else if (schema[i].type == K_OBJECT && json_is_object(have)) {
+            /* an object given in part keeps the default's other keys ("dataset": {"root": ...} is still idx) */
+            json_t *d = json_loads(schema[i].def, JSON_DECODE_ANY, NULL);
+            json_object_update_missing(have, d);
+            json_decref(d);
+        }
     }
 }
 
@@ -264,14 +295,9 @@ cvl_status cvl_config_from_json(cvl_config *cfg, json_t *root, const char *sourc
     apply_defaults(cfg->root);
     /* Cross-key checks. */
     const json_t *shape = cvl_config_get(cfg, "input_shape");
-    if (json_array_size(shape) != 3)
+    if (shape && !json_is_null(shape) && json_array_size(shape) != 3)
         return cvl_err_set(e, CVL_ERR_INVALID, "%s: input_shape must be [C, H, W], got %zu values", source,
                            json_array_size(shape));
-    size_t C = (size_t)json_integer_value(json_array_get(shape, 0));
-    size_t nm = json_array_size(cvl_config_get(cfg, "normalize.mean")), ns = json_array_size(cvl_config_get(cfg, "normalize.std"));
-    if ((nm != 1 && nm != C) || (ns != 1 && ns != C))
-        return cvl_err_set(e, CVL_ERR_INVALID, "%s: normalize.mean and normalize.std need 1 or %zu values (one per channel)",
-                           source, C);
     return CVL_OK;
 }
 

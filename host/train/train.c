@@ -1,5 +1,5 @@
-/* train.c -- the training loop. */
-#define _GNU_SOURCE /* strdup of basename */
+/* train.c -- the training loop: steps, validation, checkpoints, resume. */
+#define _GNU_SOURCE /* basename */
 #include "train/train.h"
 
 #include <errno.h>
@@ -12,13 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend/vulkan/vk_backend.h"
-#include "core/backend.h"
-#include "core/graph_internal.h"
-#include "train/idx.h"
-#include "train/model.h"
-
-#define CLASSES 10
+#include "io/atomic_file.h"
+#include "io/metrics_log.h"
+#include "io/mlflow.h"
+#include "train/checkpoint.h"
+#include "train/session.h"
 
 static double now(void) {
     struct timespec ts;
@@ -34,7 +32,8 @@ double cvl_lr_at(const cvl_config *cfg, int64_t step, int64_t total) {
     /* the last step reaches the end of the curve: span = steps after warm-up - 1 */
     int64_t t = step - warm, span = total - warm - 1 > 1 ? total - warm - 1 : 1;
     if (strcmp(name, "step") == 0)
-        return lr * pow(cvl_config_float(cfg, "lr_schedule.gamma"), (double)((t - 1) / cvl_config_int(cfg, "lr_schedule.step_size")));
+        return lr * pow(cvl_config_float(cfg, "lr_schedule.gamma"),
+                        (double)((t - 1) / cvl_config_int(cfg, "lr_schedule.step_size")));
     if (strcmp(name, "cosine") == 0) {
         double lo = cvl_config_float(cfg, "lr_schedule.min_lr");
         return lo + 0.5 * (lr - lo) * (1 + cos(M_PI * (double)(t - 1) / (double)span));
@@ -48,214 +47,82 @@ double cvl_lr_at(const cvl_config *cfg, int64_t step, int64_t total) {
     return lr;
 }
 
-/* ------------------------------------------------------------- model */
+/* ---------------------------------------------------------- run dir */
 
-static bool declares(const cvl_registry *reg, cvl_kind kind, const char *comp, const char *param) {
-    const cvl_component *c = cvl_registry_find(reg, kind, comp);
-    for (uint32_t i = 0; c && i < c->n_params; i++)
-        if (strcmp(c->params[i]->name, param) == 0) return true;
-    return false;
-}
-
-/* A component reference from the config, with config-level keys folded
- * into its parameters when it declares them (image_pool -> pool, ...). */
-static const char *component(const cvl_registry *reg, const cvl_config *cfg, const char *key, cvl_kind kind,
-                             json_t **params, const char *from_key, const char *to_param) {
-    const char *name = cvl_config_component(cfg, key, params);
-    const json_t *v = from_key ? cvl_config_get(cfg, from_key) : NULL;
-    if (name && v && !json_is_null(v) && declares(reg, kind, name, to_param)) {
-        if (*params == NULL) *params = json_object();
-        if (json_object_get(*params, to_param) == NULL) json_object_set(*params, to_param, (json_t *)v);
+static cvl_status mkdir_p(const char *path, cvl_err *e) {
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return cvl_err_set(e, CVL_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
+        *p = '/';
     }
-    return name;
-}
-
-typedef struct model {
-    cvl_graph *g;
-    cvl_classifier m;
-    int32_t n_fwd;
-} model;
-
-static cvl_status build(const cvl_registry *reg, const cvl_config *cfg, int64_t batch, bool training, model *out,
-                        cvl_err *e) {
-    memset(out, 0, sizeof *out);
-    const json_t *shape = cvl_config_get(cfg, "input_shape");
-    int64_t C = json_integer_value(json_array_get(shape, 0)), H = json_integer_value(json_array_get(shape, 1)),
-            W = json_integer_value(json_array_get(shape, 2));
-    json_t *ep = NULL, *hp = NULL, *lp = NULL, *op = NULL;
-    const char *enc = component(reg, cfg, "image_backbone", CVL_KIND_ENCODER, &ep, "image_pool", "pool");
-    const char *head = component(reg, cfg, "head", CVL_KIND_HEAD, &hp, "dropout", "dropout");
-    const char *loss = component(reg, cfg, "loss", CVL_KIND_LOSS, &lp, NULL, NULL);
-    out->g = cvl_graph_new((uint64_t)cvl_config_int(cfg, "seed"));
-    cvl_status st = cvl_model_classifier(reg, out->g, batch, C, H, W, CLASSES, (cvl_component_ref){enc, ep},
-                                         (cvl_component_ref){head, hp}, (cvl_component_ref){loss, lp}, &out->m, e);
-    if (st != CVL_OK && e->status == CVL_OK) cvl_err_set(e, st, "%s", cvl_graph_error(out->g)->msg);
-    out->n_fwd = cvl_graph_size(out->g);
-    if (st == CVL_OK && training) {
-        st = cvl_graph_backward(out->g, out->m.loss);
-        const char *opt = component(reg, cfg, "optimizer_name", CVL_KIND_OPTIMIZER, &op, "weight_decay", "weight_decay");
-        cvl_optim_spec spec = {.clip_grad_norm = cvl_config_float(cfg, "clip_grad_norm")};
-        if (st == CVL_OK) st = cvl_model_optimizer(reg, out->g, (cvl_component_ref){opt, op}, &spec, e);
-        if (st == CVL_OK) st = cvl_graph_optimizer(out->g, &spec);
-        if (st != CVL_OK && e->status == CVL_OK) cvl_err_set(e, st, "%s", cvl_graph_error(out->g)->msg);
-    }
-    json_decref(ep);
-    json_decref(hp);
-    json_decref(lp);
-    json_decref(op);
-    if (st != CVL_OK) cvl_err_prefix(e, "%s: ", cfg->source);
-    return st;
-}
-
-/* -------------------------------------------------------------- data */
-
-typedef struct dataset {
-    float *x; /* (n, C, H, W) normalised */
-    int32_t *y;
-    int64_t n, sample; /* sample: floats per image */
-} dataset;
-
-/* u8 images -> padded, normalised floats. */
-static cvl_status prepare(dataset *d, const cvl_idx_split *s, const int64_t *idx, int64_t n, const cvl_config *cfg,
-                          cvl_err *e) {
-    const json_t *shape = cvl_config_get(cfg, "input_shape");
-    int64_t C = json_integer_value(json_array_get(shape, 0)), H = json_integer_value(json_array_get(shape, 1)),
-            W = json_integer_value(json_array_get(shape, 2));
-    int64_t pad = cvl_config_int(cfg, "dataset.pad");
-    if (C != 1 || s->rows + 2 * pad != H || s->cols + 2 * pad != W)
-        return cvl_err_set(e, CVL_ERR_INVALID,
-                           "%s: input_shape [%lld, %lld, %lld] does not match the dataset's 1x%lldx%lld images padded by %lld",
-                           cfg->source, (long long)C, (long long)H, (long long)W, (long long)s->rows, (long long)s->cols,
-                           (long long)pad);
-    const json_t *mean = cvl_config_get(cfg, "normalize.mean"), *std = cvl_config_get(cfg, "normalize.std");
-    float m = (float)json_number_value(json_array_get(mean, 0)), sd = (float)json_number_value(json_array_get(std, 0));
-    d->n = n;
-    d->sample = H * W;
-    d->x = malloc((size_t)(n * H * W) * sizeof *d->x);
-    d->y = malloc((size_t)n * sizeof *d->y);
-    if (!d->x || !d->y) return cvl_err_set(e, CVL_ERR_NOMEM, "out of memory for %lld images", (long long)n);
-    float zero = (0.0f - m) / sd;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t k = idx ? idx[i] : i;
-        float *dst = d->x + i * H * W;
-        for (int64_t p = 0; p < H * W; p++) dst[p] = zero;
-        for (int64_t r = 0; r < s->rows; r++)
-            for (int64_t c = 0; c < s->cols; c++)
-                dst[(r + pad) * W + c + pad] = ((float)s->images[(k * s->rows + r) * s->cols + c] / 255.0f - m) / sd;
-        d->y[i] = s->labels[k];
-    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return cvl_err_set(e, CVL_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
     return CVL_OK;
 }
 
-static void dataset_free(dataset *d) {
-    free(d->x);
-    free(d->y);
+static void config_stem(char *out, size_t n, const cvl_config *cfg) {
+    char src[512];
+    snprintf(src, sizeof src, "%s", cfg->source);
+    char *base = basename(src), *dot = strrchr(base, '.');
+    if (dot) *dot = '\0';
+    snprintf(out, n, "%s", base);
 }
-
-static uint64_t xorshift(uint64_t *s) {
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
-static void shuffle(int64_t *perm, int64_t n, uint64_t seed) {
-    uint64_t s = seed * 0x9e3779b97f4a7c15ull + 0x2545f4914f6cdd1dull;
-    for (int64_t i = 0; i < n; i++) perm[i] = i;
-    for (int64_t i = n - 1; i > 0; i--) {
-        int64_t j = (int64_t)(xorshift(&s) % (uint64_t)(i + 1)), t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
-}
-
-/* --------------------------------------------------------- evaluation */
-
-/* Copies every parameter and buffer from the training backend by name. */
-static cvl_status sync_weights(cvl_backend *dst, const cvl_graph *gd, cvl_backend *src, const cvl_graph *gs, cvl_err *e) {
-    for (int32_t i = 0; i < gd->n; i++) {
-        cvl_tensor *t = gd->nodes[i];
-        if (t->op != CVL_OPK_PARAM && t->op != CVL_OPK_BUFFER) continue;
-        cvl_tensor *s = cvl_graph_find(gs, t->name);
-        if (s == NULL) return cvl_err_set(e, CVL_ERR_INTERNAL, "evaluation graph has '%s', training has not", t->name);
-        size_t nb = cvl_tensor_nbytes(t);
-        void *buf = malloc(nb);
-        if (!buf) return cvl_err_set(e, CVL_ERR_NOMEM, "out of memory");
-        cvl_backend_read(src, s, buf, nb, e);
-        cvl_backend_write(dst, t, buf, nb, e);
-        free(buf);
-    }
-    return e->status;
-}
-
-/* Accuracy and mean loss over `d`, in batches of the eval graph's size; the
- * last partial batch is padded and its padding ignored. */
-static void evaluate(cvl_backend *be, const model *m, const dataset *d, int64_t max_batches, double *acc, double *loss,
-                     cvl_err *e) {
-    int64_t B = m->m.image->shape[0], correct = 0, seen = 0;
-    float *x = calloc((size_t)(B * d->sample), sizeof *x), *logits = malloc((size_t)B * CLASSES * sizeof *logits);
-    int32_t *y = calloc((size_t)B, sizeof *y);
-    double total = 0;
-    for (int64_t b = 0; b * B < d->n && (max_batches == 0 || b < max_batches); b++) {
-        int64_t n = d->n - b * B < B ? d->n - b * B : B;
-        memcpy(x, d->x + b * B * d->sample, (size_t)(n * d->sample) * sizeof *x);
-        memcpy(y, d->y + b * B, (size_t)n * sizeof *y);
-        cvl_backend_write(be, m->m.image, x, (size_t)(B * d->sample) * sizeof *x, e);
-        cvl_backend_write(be, m->m.labels, y, (size_t)B * sizeof *y, e);
-        cvl_step_scalars s = {.training = false};
-        cvl_backend_run(be, 0, m->n_fwd, &s, e);
-        cvl_backend_read(be, m->m.logits, logits, (size_t)B * CLASSES * sizeof *logits, e);
-        for (int64_t i = 0; i < n; i++) {
-            const float *z = logits + i * CLASSES;
-            int best = 0;
-            double mx = z[0], se = 0;
-            for (int c = 1; c < CLASSES; c++) {
-                if (z[c] > z[best]) best = c;
-                if (z[c] > mx) mx = z[c];
-            }
-            for (int c = 0; c < CLASSES; c++) se += exp(z[c] - mx);
-            total += mx + log(se) - z[y[i]];
-            correct += best == y[i];
-        }
-        seen += n;
-    }
-    *acc = seen ? (double)correct / (double)seen : 0;
-    *loss = seen ? total / (double)seen : 0;
-    free(x);
-    free(y);
-    free(logits);
-}
-
-/* -------------------------------------------------------------- output */
 
 static cvl_status make_run_dir(char *out, size_t n, const cvl_config *cfg, const cvl_train_options *opt, cvl_err *e) {
-    if (opt && opt->run_dir) {
+    if (opt->resume) {
+        snprintf(out, n, "%s", opt->resume);
+    } else if (opt->run_dir) {
         snprintf(out, n, "%s", opt->run_dir);
     } else {
-        char src[512];
-        snprintf(src, sizeof src, "%s", cfg->source);
-        char *base = basename(src), *dot = strrchr(base, '.');
-        if (dot) *dot = '\0';
+        char stem[256], stamp[32];
+        config_stem(stem, sizeof stem, cfg);
         time_t t = time(NULL);
         struct tm tm;
         localtime_r(&t, &tm);
-        char stamp[32];
         strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-        const char *parent = cvl_config_string(cfg, "run_dir");
-        if (mkdir(parent, 0777) != 0 && errno != EEXIST)
-            return cvl_err_set(e, CVL_ERR_IO, "%s: cannot create run_dir: %s", parent, strerror(errno));
-        snprintf(out, n, "%s/%s-%s", parent, base, stamp);
+        snprintf(out, n, "%s/%s-%s", cvl_config_string(cfg, "run_dir"), stem, stamp);
     }
-    if (mkdir(out, 0777) != 0 && errno != EEXIST)
-        return cvl_err_set(e, CVL_ERR_IO, "%s: cannot create the run directory: %s", out, strerror(errno));
-    return CVL_OK;
+    if (mkdir_p(out, e) != CVL_OK) return e->status;
+    char ck[1100];
+    return mkdir_p(cvl_run_path(ck, sizeof ck, out, "checkpoints"), e);
 }
 
-static void progress(bool tty, int64_t epoch, int64_t epochs, int64_t step, int64_t steps, double loss, double sps,
-                     double eta) {
-    if (tty) {
-        fprintf(stderr, "\repoch %lld/%lld  step %lld/%lld  loss %.4f  %.0f samples/s  ETA %02d:%02d   ", (long long)epoch,
-                (long long)epochs, (long long)step, (long long)steps, loss, sps, (int)(eta / 60), (int)fmod(eta, 60));
+/* Keeps the lines of metrics.jsonl up to `step` (a resumed run rewrites
+ * what came after its checkpoint). */
+static cvl_status trim_metrics(const char *path, int64_t step, cvl_err *e) {
+    FILE *in = fopen(path, "r");
+    if (in == NULL) return CVL_OK;
+    cvl_atomic_file *af;
+    if (cvl_atomic_open(&af, path, e) != CVL_OK) {
+        fclose(in);
+        return e->status;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, in)) > 0) {
+        json_t *j = json_loads(line, 0, NULL);
+        json_t *s = j ? json_object_get(j, "step") : NULL;
+        if (s && json_is_integer(s) && json_integer_value(s) <= step) fputs(line, cvl_atomic_stream(af));
+        json_decref(j);
+    }
+    free(line);
+    fclose(in);
+    return cvl_atomic_commit(af, e);
+}
+
+/* ------------------------------------------------------------ logging */
+
+static void progress(const cvl_session *s, int64_t epoch, int64_t epochs, int64_t step, int64_t steps, double loss,
+                     double sps, double eta) {
+    if (s->tty) {
+        fprintf(stderr, "\repoch %lld/%lld  step %lld/%lld  loss %.4f  %.0f samples/s  ETA %02d:%02d   ",
+                (long long)epoch, (long long)epochs, (long long)step, (long long)steps, loss, sps, (int)(eta / 60),
+                (int)fmod(eta, 60));
     } else {
         fprintf(stderr, "epoch %lld/%lld step %lld/%lld loss %.4f samples/s %.0f eta_s %.0f\n", (long long)epoch,
                 (long long)epochs, (long long)step, (long long)steps, loss, sps, eta);
@@ -263,186 +130,359 @@ static void progress(bool tty, int64_t epoch, int64_t epochs, int64_t step, int6
     fflush(stderr);
 }
 
-/* The compute device a run uses: the CPU, or a Vulkan device. */
-typedef struct device_ctx {
-    cvl_vk_instance *inst;
-    cvl_vk_device *dev;
-} device_ctx;
-
-static cvl_status open_device(device_ctx *d, const char *spec, bool show, cvl_err *e) {
-    memset(d, 0, sizeof *d);
-    if (strcmp(spec, "cpu") == 0) return CVL_OK;
-    cvl_vk_instance_opts io = {0};
-    cvl_err ie = {0};
-    const char *why = NULL;
-    if (cvl_vk_instance_new(&d->inst, &io, &ie) != CVL_OK) {
-        d->inst = NULL;
-        why = ie.msg;
+/* metrics.jsonl (and MLflow) line from the numeric members of obj. */
+static void log_json(cvl_metrics_log *ml, cvl_mlflow_run *mf, int64_t step, int64_t epoch, const char *split,
+                     const char *data, const json_t *obj, cvl_err *e) {
+    cvl_metric_field f[64];
+    int n = 0;
+    f[n++] = CVL_METRIC_STR("split", split);
+    if (data) f[n++] = CVL_METRIC_STR("data", data); /* validation on another split */
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v) {
+        if (n == 64) break;
+        if (json_is_number(v)) f[n++] = CVL_METRIC_NUM(key, json_number_value(v));
+        else if (json_is_null(v)) f[n++] = CVL_METRIC_NUM(key, NAN);
     }
-    cvl_device_choice ch;
-    cvl_status st = cvl_device_select(&ch, spec, d->inst, why, e);
-    if (st == CVL_OK && ch.note[0] && show) fprintf(stderr, "cvl: %s\n", ch.note);
-    if (st == CVL_OK && ch.kind == CVL_DEVICE_VULKAN) {
-        cvl_vk_device_opts o = {0};
-        st = cvl_vk_device_new(&d->dev, d->inst, ch.index, &o, e);
-        if (st == CVL_OK && show) fprintf(stderr, "cvl: training on %s\n", d->dev->info.name);
+    if (ml) cvl_metrics_write(ml, step, epoch, f, n, e);
+    for (int i = data ? 2 : 1; mf && i < n; i++) {
+        char k[160];
+        snprintf(k, sizeof k, "%s_%s", split, f[i].key);
+        if (strcmp(split, "train") == 0) snprintf(k, sizeof k, "%s", f[i].key);
+        cvl_err me = {0};
+        if (isfinite(f[i].num)) cvl_mlflow_log_metric(mf, k, f[i].num, step, 0, &me);
     }
-    if (st != CVL_OK || d->dev == NULL) {
-        cvl_vk_instance_free(d->inst);
-        d->inst = NULL;
-    }
-    return st;
 }
 
-static void close_device(device_ctx *d) {
-    if (d->dev) cvl_vk_device_free(d->dev);
-    if (d->inst) cvl_vk_instance_free(d->inst);
+/* Every scalar of the config as an MLflow param ("lr_schedule.name"). */
+static void log_params(cvl_mlflow_run *mf, const json_t *obj, const char *prefix) {
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v) {
+        char k[256];
+        snprintf(k, sizeof k, "%s%s%s", prefix, *prefix ? "." : "", key);
+        if (json_is_object(v)) {
+            log_params(mf, v, k);
+            continue;
+        }
+        char num[32];
+        char *text = json_is_string(v) ? strdup(json_string_value(v))
+                     : json_is_real(v) ? strdup(cvl_format_double(num, json_real_value(v))) /* 0.05, not 0.050000000000000003 */
+                                       : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        cvl_err me = {0};
+        if (text && strlen(text) < 6000) cvl_mlflow_log_param(mf, k, text, &me);
+        free(text);
+    }
 }
 
-static cvl_backend *new_backend(const device_ctx *d, int threads) {
-    return d->dev ? cvl_backend_vulkan_new(d->dev) : cvl_backend_cpu_new(threads);
+/* --------------------------------------------------------------- run */
+
+typedef struct run {
+    cvl_session s;
+    const cvl_train_options *opt;
+    cvl_ckpt_state st;
+    cvl_metrics_log *ml;
+    cvl_mlflow_run *mf;
+    cvl_loader *ld;
+    char path[1200];
+    bool higher_better; /* checkpoint metric */
+    char metric[64];    /* its key in the validation JSON */
+} run;
+
+static cvl_status save(run *r, const char *name, cvl_err *e) {
+    char p[1200];
+    snprintf(p, sizeof p, "%s/checkpoints/%s", r->s.run_dir, name);
+    return cvl_ckpt_save(p, r->s.be, r->s.net.g, true, &r->st, r->s.cfg->root, e);
 }
 
-cvl_status cvl_train(const cvl_registry *reg, const cvl_config *cfg, const cvl_train_options *opt,
-                     cvl_train_result *res, cvl_err *e) {
-    memset(res, 0, sizeof *res);
-    res->val_accuracy = -1;
-    int threads = opt && opt->threads >= 0 ? opt->threads : (int)cvl_config_int(cfg, "threads");
-    int64_t B = cvl_config_int(cfg, "train_batch_size"), EB = cvl_config_int(cfg, "val_batch_size");
-
-    /* Data first: a bad dataset fails before any model work. */
-    cvl_idx_split tr = {0}, te = {0};
-    const char *root = cvl_config_string(cfg, "dataset.root");
-    cvl_status st = cvl_idx_load(&tr, root, "train", CLASSES, e);
-    if (st == CVL_OK) st = cvl_idx_load(&te, root, "t10k", CLASSES, e);
-    if (st) {
-        cvl_idx_free(&tr);
-        return st;
+/* Validation at the end of an epoch: metrics, best and last checkpoints,
+ * early stopping. Returns whether to stop early. */
+static bool validate(run *r, cvl_train_result *res, cvl_err *e) {
+    cvl_session *s = &r->s;
+    const cvl_config *cfg = s->cfg;
+    bool has_val = s->data.val && s->data.val->vt->size(s->data.val) > 0;
+    const char *split = has_val ? "val" : s->data.eval_split;
+    const cvl_dataset *ds = has_val ? s->data.val : s->data.eval;
+    if (cvl_evaluator_sync(&s->ev, s->be, &s->net, e) != CVL_OK) return false;
+    if (cvl_evaluator_run(&s->ev, ds, cvl_config_int(cfg, "val_steps_per_epoch"), e) != CVL_OK) return false;
+    json_t *m = json_object();
+    cvl_evaluator_json(&s->ev, m, "", false);
+    log_json(r->ml, r->mf, r->st.step, r->st.epoch, "val", has_val ? NULL : split, m, e);
+    double main = cvl_metrics_main(s->ev.m[0]);
+    res->val_accuracy = main;
+    if (s->show) {
+        char *text = json_dumps(m, JSON_COMPACT | JSON_REAL_PRECISION(5));
+        fprintf(stderr, "epoch %lld: %s%s%s %s\n", (long long)r->st.epoch, has_val ? "val" : "validation on ",
+                has_val ? "" : split, has_val ? "" : " split", text ? text : "");
+        free(text);
     }
-    int64_t n_val = (int64_t)floor(cvl_config_float(cfg, "dataset.val_split") * (double)tr.n);
-    int64_t *perm = malloc((size_t)tr.n * sizeof *perm);
-    shuffle(perm, tr.n, (uint64_t)cvl_config_int(cfg, "seed") ^ 0x5a1u);
-    dataset train = {0}, val = {0}, test = {0};
-    st = prepare(&train, &tr, perm + n_val, tr.n - n_val, cfg, e);
-    if (st == CVL_OK && n_val > 0) st = prepare(&val, &tr, perm, n_val, cfg, e);
-    if (st == CVL_OK) st = prepare(&test, &te, NULL, te.n, cfg, e);
-    cvl_idx_free(&tr);
-    cvl_idx_free(&te);
-    if (st == CVL_OK && train.n < B)
-        st = cvl_err_set(e, CVL_ERR_INVALID, "%s: train_batch_size %lld is larger than the %lld training samples",
-                         cfg->source, (long long)B, (long long)train.n);
-
-    model m = {0}, me = {0};
-    cvl_backend *be = NULL, *bee = NULL;
-    if (st == CVL_OK) st = build(reg, cfg, B, true, &m, e);
-    if (st == CVL_OK) st = build(reg, cfg, EB, false, &me, e);
-    device_ctx dc = {0};
-    const char *device = opt && opt->device ? opt->device : cvl_config_string(cfg, "device");
-    if (st == CVL_OK) st = open_device(&dc, device, !(opt && opt->quiet), e);
-    if (st == CVL_OK) {
-        be = new_backend(&dc, threads);
-        bee = new_backend(&dc, threads);
-        if (!be || !bee) st = cvl_err_set(e, CVL_ERR_NOMEM, "out of memory");
+    const json_t *mv = json_object_get(m, r->metric);
+    double v = mv && json_is_number(mv) ? json_number_value(mv) : NAN;
+    json_decref(m);
+    double delta = cvl_config_float(cfg, "early_stopping.min_delta");
+    bool better = isfinite(v) && (isnan(r->st.best) || (r->higher_better ? v > r->st.best + delta : v < r->st.best - delta));
+    if (better) {
+        r->st.best = v;
+        r->st.since_best = 0;
+    } else {
+        r->st.since_best++;
     }
-    if (st == CVL_OK) st = cvl_backend_plan(be, m.g, e);
-    if (st == CVL_OK) st = cvl_backend_plan(bee, me.g, e);
-    FILE *metrics = NULL;
-    if (st == CVL_OK) st = make_run_dir(res->run_dir, sizeof res->run_dir, cfg, opt, e);
-    if (st == CVL_OK) {
-        char path[1200];
-        snprintf(path, sizeof path, "%s/config.json", res->run_dir);
-        if (json_dump_file(cfg->root, path, JSON_INDENT(2) | JSON_SORT_KEYS) != 0)
-            st = cvl_err_set(e, CVL_ERR_IO, "%s: cannot write", path);
-        snprintf(path, sizeof path, "%s/metrics.jsonl", res->run_dir);
-        metrics = st == CVL_OK ? fopen(path, "w") : NULL;
-        if (st == CVL_OK && metrics == NULL) st = cvl_err_set(e, CVL_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    }
+    /* the state a resume continues from: the next epoch, batch 0 */
+    r->st.epoch++;
+    r->st.batch = 0;
+    if (better && e->status == CVL_OK) save(r, "best.safetensors", e);
+    if (e->status == CVL_OK) save(r, "last.safetensors", e);
+    r->st.epoch--;
+    int64_t patience = cvl_config_int(cfg, "early_stopping.patience");
+    return patience > 0 && r->st.since_best >= patience;
+}
 
-    int64_t epochs = cvl_config_int(cfg, "epochs"), cap = cvl_config_int(cfg, "train_steps_per_epoch");
-    int64_t per_epoch = train.n / B;
+static cvl_status finish(run *r, cvl_train_result *res, cvl_err *e) {
+    cvl_session *s = &r->s;
+    const char *split;
+    const cvl_dataset *ds = cvl_session_eval_split(s, &split);
+    /* the best weights when there are some, else the last */
+    char best[1200];
+    snprintf(best, sizeof best, "%s/checkpoints/best.safetensors", s->run_dir);
+    if (access(best, R_OK) == 0) {
+        if (cvl_ckpt_load(best, s->ev.be, s->ev.net.g, CVL_CKPT_WEIGHTS, NULL, NULL, NULL, e) != CVL_OK) return e->status;
+    } else if (cvl_evaluator_sync(&s->ev, s->be, &s->net, e) != CVL_OK) {
+        return e->status;
+    }
+    if (cvl_evaluator_run(&s->ev, ds, 0, e) != CVL_OK) return e->status;
+    json_t *m = json_object(), *full = json_object();
+    cvl_evaluator_json(&s->ev, m, "", false);
+    cvl_evaluator_json(&s->ev, full, "", true);
+    int64_t epochs = cvl_config_int(s->cfg, "epochs");
+    log_json(r->ml, r->mf, r->st.step, r->st.epoch > epochs ? epochs : r->st.epoch, split, NULL, m, e);
+    res->test_accuracy = cvl_metrics_main(s->ev.m[0]);
+    json_t *out = json_pack("{s:s,s:I,s:s,s:o}", "split", split, "step", (json_int_t)r->st.step, "weights",
+                            access(best, R_OK) == 0 ? "best" : "last", "metrics", full);
+    char *text = json_dumps(out, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    char p[1200];
+    if (text) cvl_atomic_write(cvl_run_path(p, sizeof p, s->run_dir, "results.json"), text, strlen(text), e);
+    free(text);
+    json_decref(out);
+    json_decref(m);
+    return e->status;
+}
+
+static cvl_status open_outputs(run *r, cvl_err *e) {
+    cvl_session *s = &r->s;
+    const cvl_config *cfg = s->cfg;
+    char p[1200];
+    /* the resolved config; a resumed run keeps its own */
+    if (!r->opt->resume) {
+        /* a new run in a directory used before starts clean */
+        static const char *const stale[] = {"metrics.jsonl", "results.json", "report.html", "augmented_batch.png",
+                                            "augmented_batch.png.txt", "checkpoints/best.safetensors",
+                                            "checkpoints/last.safetensors"};
+        for (size_t i = 0; i < sizeof stale / sizeof stale[0]; i++) unlink(cvl_run_path(p, sizeof p, s->run_dir, stale[i]));
+        char *text = json_dumps(cfg->root, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
+        if (text == NULL) return cvl_err_set(e, CVL_ERR_NOMEM, "out of memory");
+        cvl_atomic_write(cvl_run_path(p, sizeof p, s->run_dir, "config.json"), text, strlen(text), e);
+        free(text);
+        if (e->status) return e->status;
+    } else if (trim_metrics(cvl_run_path(p, sizeof p, s->run_dir, "metrics.jsonl"), r->st.step, e) != CVL_OK) {
+        return e->status;
+    }
+    if (cvl_metrics_open(&r->ml, cvl_run_path(p, sizeof p, s->run_dir, "metrics.jsonl"), e) != CVL_OK) return e->status;
+    if (strcmp(cvl_config_string(cfg, "experiment_tracker"), "mlflow") == 0) {
+        char exp_id[32], stem[256];
+        const char *name = cvl_config_string(cfg, "experiment_name");
+        config_stem(stem, sizeof stem, cfg);
+        const char *root = cvl_config_string(cfg, "mlflow_root");
+        if (cvl_mlflow_experiment(exp_id, root, name ? name : stem, e) != CVL_OK) return e->status;
+        char run_name[256];
+        snprintf(run_name, sizeof run_name, "%s", basename(strcpy(p, s->run_dir)));
+        if (cvl_mlflow_run_start(&r->mf, root, exp_id, run_name, e) != CVL_OK) return e->status;
+        log_params(r->mf, cfg->root, "");
+        cvl_mlflow_set_tag(r->mf, "cvl.run_dir", s->run_dir, e);
+        if (s->show) fprintf(stderr, "cvl: MLflow run %s in %s\n", cvl_mlflow_run_id(r->mf), root);
+    }
+    return e->status;
+}
+
+static void close_outputs(run *r, cvl_train_result *res, cvl_status st) {
+    cvl_metrics_close(r->ml);
+    r->ml = NULL;
+    cvl_err re = {0};
+    if (r->s.run_dir[0]) cvl_run_report(r->s.run_dir, &r->s, &re);
+    if (re.status && r->s.show) fprintf(stderr, "cvl: report: %s\n", re.msg);
+    if (r->mf) {
+        static const char *const art[] = {"config.json", "metrics.jsonl", "results.json", "report.html",
+                                          "augmented_batch.png"};
+        for (size_t i = 0; i < sizeof art / sizeof art[0]; i++) {
+            char p[1200];
+            cvl_err ae = {0};
+            if (access(cvl_run_path(p, sizeof p, r->s.run_dir, art[i]), R_OK) == 0)
+                cvl_mlflow_log_artifact(r->mf, p, NULL, &ae);
+        }
+        cvl_err me = {0};
+        cvl_mlflow_run_end(r->mf, st != CVL_OK ? CVL_MLFLOW_FAILED : res->interrupted ? CVL_MLFLOW_KILLED
+                                                                                      : CVL_MLFLOW_FINISHED,
+                           &me);
+        r->mf = NULL;
+    }
+}
+
+/* A non-finite loss: which target, which parameter, and what is kept. */
+static cvl_status diverged(run *r, int64_t step, float loss, cvl_err *e) {
+    cvl_session *s = &r->s;
+    if (s->tty) fputc('\n', stderr);
+    char bad[256];
+    cvl_session_first_nonfinite(s, bad, sizeof bad);
+    char tname[128] = "";
+    for (int t = 0; t < s->net.n_targets; t++) {
+        float lt;
+        cvl_err le = {0};
+        cvl_backend_read(s->be, s->net.tg[t].loss, &lt, sizeof lt, &le);
+        if (!isfinite(lt) && !tname[0]) snprintf(tname, sizeof tname, " of target %s", s->net.tg[t].name);
+    }
+    char keep[1300], ck[1200];
+    snprintf(ck, sizeof ck, "%s/checkpoints/last.safetensors", s->run_dir);
+    if (access(ck, R_OK) == 0)
+        snprintf(keep, sizeof keep, "the last good checkpoint is %s", ck);
+    else
+        snprintf(keep, sizeof keep, "no checkpoint was saved before it");
+    return cvl_err_set(e, CVL_ERR_INVALID,
+                       "step %lld: the loss%s is %s%s%s%s; training stopped, %s (lower the lr? clip_grad_norm?)",
+                       (long long)step, tname, isnan(loss) ? "NaN" : "infinite", bad[0] ? ", parameter " : "",
+                       bad[0] ? bad : "", bad[0] ? " is not finite (a non-finite gradient in an earlier update)" : "",
+                       keep);
+}
+
+static cvl_status train_loop(run *r, cvl_train_result *res, cvl_err *e) {
+    cvl_session *s = &r->s;
+    const cvl_config *cfg = s->cfg;
+    int64_t B = s->net.batch, epochs = cvl_config_int(cfg, "epochs"), cap = cvl_config_int(cfg, "train_steps_per_epoch");
+    cvl_loader_opts lo = {.batch = B, .shuffle = 1, .drop_last = 1, .training = 1, .workers = s->dc.workers,
+                          .seed = s->dc.seed, .tf = s->dc.tf, .n_tf = s->dc.n_tf};
+    if (cvl_loader_init(&r->ld, s->data.train, &lo, e) != CVL_OK) return e->status;
+    /* per_epoch counts optimizer steps; each takes n_gradients batches */
+    int64_t ng = cvl_config_int(cfg, "n_gradients"), per_epoch = cvl_loader_batches(r->ld) / ng;
     if (cap > 0 && cap < per_epoch) per_epoch = cap;
-    int64_t total = per_epoch * epochs, step = 0, log_every = cvl_config_int(cfg, "log_every");
-    uint64_t seed = (uint64_t)cvl_config_int(cfg, "seed");
-    bool tty = !(opt && opt->quiet) && isatty(2);
-    bool show = !(opt && opt->quiet);
-    float *xb = st == CVL_OK ? malloc((size_t)(B * train.sample) * sizeof *xb) : NULL;
-    int32_t *yb = st == CVL_OK ? malloc((size_t)B * sizeof *yb) : NULL;
-    int64_t *order = st == CVL_OK ? malloc((size_t)train.n * sizeof *order) : NULL;
-    double t_train = 0, window_loss = 0;
-    int64_t window = 0;
-    for (int64_t ep = 1; st == CVL_OK && ep <= epochs; ep++) {
-        shuffle(order, train.n, seed + (uint64_t)ep);
-        for (int64_t s = 0; s < per_epoch; s++) {
-            for (int64_t k = 0; k < B; k++) {
-                int64_t i = order[s * B + k];
-                memcpy(xb + k * train.sample, train.x + i * train.sample, (size_t)train.sample * sizeof *xb);
-                yb[k] = train.y[i];
-            }
-            cvl_backend_write(be, m.m.image, xb, (size_t)(B * train.sample) * sizeof *xb, e);
-            cvl_backend_write(be, m.m.labels, yb, (size_t)B * sizeof *yb, e);
-            step++;
+    if (per_epoch < 1)
+        return cvl_err_set(e, CVL_ERR_INVALID, "%s: n_gradients %lld batches of %lld exceed the training split",
+                           cfg->source, (long long)ng, (long long)B);
+    int64_t total = per_epoch * epochs, log_every = cvl_config_int(cfg, "log_every");
+    int32_t micro_end = cvl_graph_micro_end(s->net.g), all = cvl_graph_size(s->net.g);
+    double t_train = 0, window_loss = 0, step_loss = 0;
+    int64_t window = 0, done_here = 0;
+    for (; r->st.epoch <= epochs; r->st.epoch++, r->st.batch = 0) {
+        cvl_loader_start_epoch(r->ld, (uint64_t)r->st.epoch);
+        for (int64_t k = 0; k < per_epoch * ng; k++) {
+            const cvl_batch *b;
+            if (cvl_loader_next(&b, r->ld, e) != CVL_OK) return e->status;
+            if (b == NULL) break;
+            if (k < r->st.batch) continue; /* resumed mid-epoch: these were trained on */
+            if (cvl_net_feed(&s->net, s->be, b, e) != CVL_OK) return e->status;
+            int64_t step = r->st.step + 1;
+            bool update = (k + 1) % ng == 0; /* the last micro-batch of an optimizer step */
             double lr = cvl_lr_at(cfg, step, total);
-            cvl_step_scalars sc = {.lr = lr, .step = step, .seed = seed, .training = true};
+            cvl_step_scalars sc = {.lr = lr, .step = step, .seed = s->dc.seed, .training = true};
             double t0 = now();
-            cvl_backend_run(be, 0, cvl_graph_size(m.g), &sc, e);
+            if (cvl_backend_run(s->be, 0, update ? all : micro_end, &sc, e) != CVL_OK) return e->status;
             t_train += now() - t0;
             float loss;
-            cvl_backend_read(be, m.m.loss, &loss, sizeof loss, e);
-            if (!isfinite(loss)) {
-                st = cvl_err_set(e, CVL_ERR_INVALID, "step %lld: the loss is %f; stopping (lower lr?)", (long long)step,
-                                 (double)loss);
-                break;
-            }
+            cvl_backend_read(s->be, s->net.loss, &loss, sizeof loss, e);
+            if (!isfinite(loss)) return diverged(r, step, loss, e);
+            done_here++;
+            step_loss += loss;
+            if (!update) continue;
+            loss = (float)(step_loss / (double)ng);
+            step_loss = 0;
+            r->st.step = step;
+            r->st.batch = k + 1;
             window_loss += loss;
             window++;
             res->last_loss = loss;
-            double sps = (double)(step * B) / t_train, eta = (double)(total - step) * B / sps;
-            if (step % log_every == 0 || s + 1 == per_epoch) {
-                fprintf(metrics, "{\"step\": %lld, \"epoch\": %lld, \"loss\": %.6f, \"lr\": %.6g, \"samples_per_s\": %.1f}\n",
-                        (long long)step, (long long)ep, window_loss / (double)window, lr, sps);
-                fflush(metrics);
-                if (show) progress(tty, ep, epochs, step, total, window_loss / (double)window, sps, eta);
+            double sps = (double)(done_here * B) / t_train, eta = (double)(total - step) * (double)(B * ng) / sps;
+            if (step % log_every == 0 || k + 1 == per_epoch * ng) {
+                json_t *m = json_pack("{s:f,s:f,s:f}", "loss", window_loss / (double)window, "lr", lr, "samples_per_s", sps);
+                log_json(r->ml, r->mf, step, r->st.epoch, "train", NULL, m, e);
+                json_decref(m);
+                if (s->show) progress(s, r->st.epoch, epochs, step, total, window_loss / (double)window, sps, eta);
                 window_loss = 0;
                 window = 0;
-            } else if (tty && step % 5 == 0) {
-                progress(tty, ep, epochs, step, total, loss, sps, eta);
+            } else if (s->tty && step % 5 == 0) {
+                progress(s, r->st.epoch, epochs, step, total, loss, sps, eta);
+            }
+            res->steps = step;
+            res->train_seconds = t_train;
+            res->samples_per_s = sps;
+            bool stop = (r->opt->interrupt && *r->opt->interrupt) || (r->opt->stop_after > 0 && step >= r->opt->stop_after);
+            if (stop && k + 1 < per_epoch * ng) {
+                if (s->tty) fputc('\n', stderr);
+                if (save(r, "last.safetensors", e) != CVL_OK) return e->status;
+                res->interrupted = true;
+                if (s->show)
+                    fprintf(stderr, "cvl: stopped at step %lld; resume with --resume %s\n", (long long)step, s->run_dir);
+                return CVL_OK;
             }
         }
-        if (st != CVL_OK) break;
-        if (tty) fputc('\n', stderr);
-        st = sync_weights(bee, me.g, be, m.g, e);
-        double acc, vloss;
-        const dataset *vs = n_val > 0 ? &val : &test;
-        evaluate(bee, &me, vs, cvl_config_int(cfg, "val_steps_per_epoch"), &acc, &vloss, e);
-        if (n_val > 0) res->val_accuracy = acc;
-        fprintf(metrics, "{\"step\": %lld, \"epoch\": %lld, \"loss\": %.6f, \"split\": \"%s\", \"accuracy\": %.6f}\n",
-                (long long)step, (long long)ep, vloss, n_val > 0 ? "val" : "test", acc);
-        fflush(metrics);
-        if (show)
-            fprintf(stderr, "epoch %lld: %s loss %.4f accuracy %.4f\n", (long long)ep, n_val > 0 ? "val" : "test", vloss, acc);
+        if (s->tty) fputc('\n', stderr);
+        bool early = validate(r, res, e);
+        if (e->status) return e->status;
+        if (early) {
+            res->early_stopped = true;
+            if (s->show)
+                fprintf(stderr, "cvl: early stopping: %s did not improve for %lld validations\n", r->metric,
+                        (long long)r->st.since_best);
+            r->st.epoch++;
+            break;
+        }
+        bool stop = (r->opt->interrupt && *r->opt->interrupt) || (r->opt->stop_after > 0 && r->st.step >= r->opt->stop_after);
+        if (stop && r->st.epoch < epochs) {
+            res->interrupted = true;
+            if (s->show)
+                fprintf(stderr, "cvl: stopped at step %lld; resume with --resume %s\n", (long long)r->st.step, s->run_dir);
+            return CVL_OK;
+        }
     }
-    if (st == CVL_OK) {
-        double acc, tloss;
-        evaluate(bee, &me, &test, 0, &acc, &tloss, e);
-        res->test_accuracy = acc;
-        res->steps = step;
-        res->train_seconds = t_train;
-        res->samples_per_s = t_train > 0 ? (double)(step * B) / t_train : 0;
-        fprintf(metrics, "{\"step\": %lld, \"epoch\": %lld, \"loss\": %.6f, \"split\": \"test\", \"accuracy\": %.6f}\n",
-                (long long)step, (long long)epochs, tloss, acc);
+    return finish(r, res, e);
+}
+
+cvl_status cvl_train(const cvl_registry *reg, const cvl_config *cfg, const cvl_train_options *opt_in,
+                     cvl_train_result *res, cvl_err *e) {
+    cvl_train_options dflt = {.threads = -1};
+    const cvl_train_options *opt = opt_in ? opt_in : &dflt;
+    memset(res, 0, sizeof *res);
+    res->val_accuracy = res->test_accuracy = NAN;
+    run r = {.opt = opt};
+    r.st = (cvl_ckpt_state){.epoch = 1, .seed = (uint64_t)cvl_config_int(cfg, "seed"), .best = NAN};
+    const char *metric = cvl_config_string(cfg, "checkpoint_metric");
+    if (strncmp(metric, "val_", 4) != 0)
+        return cvl_err_set(e, CVL_ERR_INVALID, "%s: checkpoint_metric must be val_loss or val_<metric>, got '%s'",
+                           cfg->source, metric);
+    snprintf(r.metric, sizeof r.metric, "%s", metric + 4);
+    r.higher_better = strcmp(r.metric, "loss") != 0 && strcmp(r.metric, "mae") != 0 && strcmp(r.metric, "rmse") != 0;
+    int threads = opt->threads >= 0 ? opt->threads : (int)cvl_config_int(cfg, "threads");
+    const char *device = opt->device ? opt->device : cvl_config_string(cfg, "device");
+    cvl_session *s = &r.s;
+    cvl_status st = cvl_session_open(s, reg, cfg, device, threads, opt->quiet, true, e);
+    if (st == CVL_OK) st = make_run_dir(s->run_dir, sizeof s->run_dir, cfg, opt, e);
+    if (st == CVL_OK) snprintf(res->run_dir, sizeof res->run_dir, "%s", s->run_dir);
+    if (st == CVL_OK && opt->resume) {
+        char p[1200];
+        snprintf(p, sizeof p, "%s/checkpoints/last.safetensors", opt->resume);
+        st = cvl_ckpt_load(p, s->be, s->net.g, CVL_CKPT_RESUME, NULL, &r.st, NULL, e);
+        if (st == CVL_OK && r.st.seed != (uint64_t)cvl_config_int(cfg, "seed"))
+            st = cvl_err_set(e, CVL_ERR_INVALID, "%s: the checkpoint's seed %llu differs from the config's %lld", p,
+                             (unsigned long long)r.st.seed, (long long)cvl_config_int(cfg, "seed"));
+        if (st == CVL_OK && s->show)
+            fprintf(stderr, "cvl: resuming %s at step %lld (epoch %lld, batch %lld)\n", opt->resume,
+                    (long long)r.st.step, (long long)r.st.epoch, (long long)r.st.batch);
+    } else if (st == CVL_OK && opt->weights) {
+        st = cvl_ckpt_load(opt->weights, s->be, s->net.g, CVL_CKPT_WEIGHTS, cvl_config_get(cfg, "weights_map"), NULL,
+                           NULL, e);
     }
-    if (metrics) fclose(metrics);
-    free(xb);
-    free(yb);
-    free(order);
-    free(perm);
-    dataset_free(&train);
-    dataset_free(&val);
-    dataset_free(&test);
-    cvl_backend_free(be);
-    cvl_backend_free(bee);
-    close_device(&dc);
-    cvl_graph_free(m.g);
-    cvl_graph_free(me.g);
+    if (st == CVL_OK) st = open_outputs(&r, e);
+    if (st == CVL_OK && !opt->resume && cvl_config_bool(cfg, "checks.enabled")) st = cvl_quality_checks(s, s->run_dir, e);
+    if (st == CVL_OK) st = train_loop(&r, res, e);
+    res->steps = r.st.step;
+    close_outputs(&r, res, st);
+    cvl_loader_free(r.ld);
+    cvl_session_close(s);
     return st;
 }
