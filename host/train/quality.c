@@ -137,7 +137,7 @@ static cvl_status check_overfit(cvl_session *s, const cvl_batch *b, cvl_err *e) 
     for (int64_t k = 1; st == CVL_OK && k <= steps; k++) {
         cvl_step_scalars sc = {.lr = lr, .step = k, .seed = s->dc.seed, .training = true};
         st = cvl_backend_run(be, 0, cvl_graph_size(net.g), &sc, e);
-        float loss;
+        float loss = NAN;
         if (st == CVL_OK) st = cvl_backend_read(be, net.loss, &loss, sizeof loss, e);
         if (k == 1) first = loss;
         last = loss;
