@@ -357,6 +357,7 @@ cvl_status cvl_vk_device_new(cvl_vk_device **out, cvl_vk_instance *inst, uint32_
     dev->physical = inst->physical[index];
     if (dev->opts.max_range > 0 && dev->opts.max_range < dev->info.max_storage_range)
         dev->info.max_storage_range = dev->opts.max_range;
+    if (dev->opts.no_storage16) dev->info.storage16 = false;
     double timeout = dev->opts.fence_timeout_s > 0 ? dev->opts.fence_timeout_s : 300.0;
     dev->fence_timeout_ns = (uint64_t)(timeout * 1e9);
     inst->fn.vkGetPhysicalDeviceMemoryProperties(dev->physical, &dev->mem_props);

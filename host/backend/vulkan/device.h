@@ -106,6 +106,7 @@ typedef struct cvl_vk_device_opts {
     double fence_timeout_s; /* 0: 300 s */
     const char *cache_dir;  /* pipeline cache dir; NULL: $XDG_CACHE_HOME or ~/.cache */
     bool no_disk_cache;
+    bool no_storage16; /* neither enable nor use storageBuffer16BitAccess (tests the refusal) */
 } cvl_vk_device_opts;
 
 typedef struct cvl_vk_memory cvl_vk_memory;

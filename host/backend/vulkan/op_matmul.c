@@ -1,9 +1,11 @@
 /* op_matmul.c -- batched matmul with transposes (shaders/matmul.comp, the
- * register-tiled GEMM, and shaders/matmul_naive.comp, the baseline).
+ * register-tiled GEMM, shaders/matmul_naive.comp, the baseline, and
+ * shaders/matmul_f16.comp, the tiled GEMM over float16-stored A and B).
  *
  * Linear layers map onto it as: forward y = x W^T (trans_b), backward
  * dx = dy W, dW = dy^T x (trans_a, accumulate for n_gradients). */
 #include <stdio.h>
+#include <string.h>
 
 #include "backend/vulkan/ops.h"
 
@@ -41,8 +43,63 @@ cvl_vk_matmul_tiles cvl_vk_matmul_pick_tiles(const cvl_vk_device *dev, uint32_t 
 }
 
 cvl_vk_matmul_variant cvl_vk_matmul_pick_variant(const cvl_vk_device *dev) {
-    (void)dev; /* COOPMAT once a cooperative-matrix shader is built in */
+    return cvl_vk_matmul_pick_variant_for(dev, false);
+}
+
+cvl_vk_matmul_variant cvl_vk_matmul_pick_variant_for(const cvl_vk_device *dev, bool f16) {
+    /* COOPMAT (f16 operands) once a cooperative-matrix shader is built in */
+    if (f16) return dev->info.storage16 ? CVL_VK_MATMUL_VARIANT_TILED_F16 : CVL_VK_MATMUL_AUTO;
     return CVL_VK_MATMUL_VARIANT_TILED;
+}
+
+uint16_t cvl_vk_half_from_float(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
+    uint32_t ax = x & 0x7fffffffu;
+    if (ax >= 0x7f800000u) return (uint16_t)(sign | 0x7c00u | (ax > 0x7f800000u ? 0x200u : 0u)); /* inf, NaN */
+    if (ax >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u); /* rounds past 65504 */
+    if (ax < 0x38800000u) {                                   /* below 2^-14: a subnormal half (or 0) */
+        if (ax < 0x33000000u) return sign;                    /* below 2^-25 */
+        uint32_t m = (ax & 0x7fffffu) | 0x800000u, shift = 126u - (ax >> 23);
+        uint32_t q = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
+        if (rem > half || (rem == half && (q & 1))) q++;
+        return (uint16_t)(sign | q);
+    }
+    uint32_t r = ax - 0x38000000u; /* rebias the exponent: 127 - 15 */
+    uint32_t q = r >> 13, rem = r & 0x1fffu;
+    if (rem > 0x1000u || (rem == 0x1000u && (q & 1))) q++; /* a carry moves into the exponent */
+    return (uint16_t)(sign | q);
+}
+
+float cvl_vk_float_from_half(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, x;
+    if (e == 0x1f) x = sign | 0x7f800000u | (m << 13);
+    else if (e) x = sign | ((e + 112) << 23) | (m << 13);
+    else {
+        float f = (float)m * 0x1p-24f; /* subnormal (exact) */
+        memcpy(&x, &f, 4);
+        x |= sign;
+    }
+    float f;
+    memcpy(&f, &x, 4);
+    return f;
+}
+
+/* Elements [lo, hi) of a float16 view as a window (cvl_vk_bind_window for
+ * 2-byte elements). */
+static cvl_status bind_half_window(cvl_vk_binding *out, uint32_t *elem_off, const cvl_vk_device *dev, cvl_vk_view v,
+                                   uint64_t lo, uint64_t hi, const char *what, cvl_err *err) {
+    if (hi > v.count || v.offset % 2 || v.offset + v.count * 2 > v.buf->size)
+        return cvl_err_set(err, CVL_ERR_INVALID, "%s: a tensor of %llu halves is read up to element %llu", what,
+                           (unsigned long long)v.count, (unsigned long long)hi);
+    uint64_t align = dev->info.storage_align;
+    uint64_t byte_lo = v.buf->offset + v.offset + lo * 2, byte_hi = v.buf->offset + v.offset + hi * 2;
+    uint64_t base = byte_lo / align * align;
+    *out = (cvl_vk_binding){v.buf->buffer, base, byte_hi - base, false};
+    if (out->range == 0) out->range = 4;
+    *elem_off = (uint32_t)((byte_lo - base) / 2);
+    return CVL_OK;
 }
 
 typedef struct plan {
@@ -85,8 +142,15 @@ static bool split(uint64_t ch[4], const plan *p, uint64_t lim, uint64_t max_m, u
 }
 
 static cvl_status get_pipeline(const cvl_vk_pipeline **pl, uint32_t groups_per[2], cvl_vk_device *dev,
-                               const cvl_vk_matmul_args *a, cvl_err *err) {
-    cvl_vk_matmul_variant v = a->variant == CVL_VK_MATMUL_AUTO ? cvl_vk_matmul_pick_variant(dev) : a->variant;
+                               const cvl_vk_matmul_args *a, bool f16, cvl_err *err) {
+    if (f16 && !dev->info.storage16)
+        return cvl_err_set(err, CVL_ERR_UNSUPPORTED,
+                           "matmul_f16.comp needs storageBuffer16BitAccess (VK_KHR_16bit_storage), which %s lacks",
+                           dev->info.name);
+    cvl_vk_matmul_variant v = a->variant == CVL_VK_MATMUL_AUTO ? cvl_vk_matmul_pick_variant_for(dev, f16) : a->variant;
+    if (f16 != (v == CVL_VK_MATMUL_VARIANT_TILED_F16))
+        return cvl_err_set(err, CVL_ERR_INVALID, "%s", f16 ? "float16 operands need the TILED_F16 variant"
+                                                            : "the TILED_F16 variant needs cvl_vk_matmul_f16");
     if (v == CVL_VK_MATMUL_VARIANT_COOPMAT)
         return cvl_err_set(err, CVL_ERR_UNSUPPORTED, "matmul %ux%ux%u: no cooperative-matrix shader for %s yet",
                            a->M, a->N, a->K, dev->info.name);
@@ -102,20 +166,21 @@ static cvl_status get_pipeline(const cvl_vk_pipeline **pl, uint32_t groups_per[2
     cvl_vk_spec spec = {.n = 10, .v = {invocations(&t), 1, 1, t.bm, t.bn, t.bk, t.tm, t.tn, a->trans_a, a->trans_b}};
     groups_per[0] = t.bn;
     groups_per[1] = t.bm;
-    return cvl_vk_pipeline_get(pl, dev, CVL_VK_MATMUL, &spec, shared_bytes(&t), err);
+    return cvl_vk_pipeline_get(pl, dev, f16 ? CVL_VK_MATMUL_F16 : CVL_VK_MATMUL, &spec, shared_bytes(&t), err);
 }
 
-cvl_status cvl_vk_matmul(cvl_vk_seq *seq, cvl_vk_view c, cvl_vk_view a, cvl_vk_view b,
-                         const cvl_vk_matmul_args *args, cvl_err *err) {
+/* f16: a and b hold float16 (matmul_f16.comp). */
+static cvl_status matmul(cvl_vk_seq *seq, cvl_vk_view c, cvl_vk_view a, cvl_vk_view b, const cvl_vk_matmul_args *args,
+                         bool f16, cvl_err *err) {
     cvl_vk_device *dev = cvl_vk_seq_device(seq);
     uint32_t batch = args->batch ? args->batch : 1;
     char what[128];
-    snprintf(what, sizeof what, "matmul %ux%ux%u%s%s batch %u", args->M, args->N, args->K,
+    snprintf(what, sizeof what, "matmul%s %ux%ux%u%s%s batch %u", f16 ? "_f16" : "", args->M, args->N, args->K,
              args->trans_a ? " A^T" : "", args->trans_b ? " B^T" : "", batch);
     if (args->M == 0 || args->N == 0) return CVL_OK;
     const cvl_vk_pipeline *pl;
     uint32_t per[2] = {1, 1};
-    cvl_status st = get_pipeline(&pl, per, dev, args, err);
+    cvl_status st = get_pipeline(&pl, per, dev, args, f16, err);
     if (st != CVL_OK) return cvl_err_prefix(err, "%s: ", what);
     plan p = {args->M, args->N, args->K, batch, 0, 0, (uint64_t)args->M * args->N, args->trans_a, args->trans_b};
     p.sa = args->share_a ? 0 : (uint64_t)args->M * args->K;
@@ -141,11 +206,26 @@ cvl_status cvl_vk_matmul(cvl_vk_seq *seq, cvl_vk_view c, cvl_vk_view a, cvl_vk_v
                                          (uint32_t)p.sa, (uint32_t)p.sb, (uint32_t)p.sc, 0, 0, 0,
                                          (args->accumulate || k0 > 0) ? 1u : 0u};
                     st = cvl_vk_bind_window(&bd[0], &push[11], dev, c, w[2].lo, w[2].hi, true, what, err);
-                    if (st == CVL_OK) st = cvl_vk_bind_window(&bd[1], &push[9], dev, a, w[0].lo, w[0].hi, false, what, err);
-                    if (st == CVL_OK) st = cvl_vk_bind_window(&bd[2], &push[10], dev, b, w[1].lo, w[1].hi, false, what, err);
+                    if (st == CVL_OK && f16) {
+                        st = bind_half_window(&bd[1], &push[9], dev, a, w[0].lo, w[0].hi, what, err);
+                        if (st == CVL_OK) st = bind_half_window(&bd[2], &push[10], dev, b, w[1].lo, w[1].hi, what, err);
+                    } else if (st == CVL_OK) {
+                        st = cvl_vk_bind_window(&bd[1], &push[9], dev, a, w[0].lo, w[0].hi, false, what, err);
+                        if (st == CVL_OK) st = cvl_vk_bind_window(&bd[2], &push[10], dev, b, w[1].lo, w[1].hi, false, what, err);
+                    }
                     uint32_t groups[3] = {(uint32_t)((n1 - n0 + per[0] - 1) / per[0]),
                                           (uint32_t)((m1 - m0 + per[1] - 1) / per[1]), (uint32_t)(b1 - b0)};
                     if (st == CVL_OK) st = cvl_vk_seq_dispatch(seq, pl, bd, push, groups, what, err);
                 }
     return st;
+}
+
+cvl_status cvl_vk_matmul(cvl_vk_seq *seq, cvl_vk_view c, cvl_vk_view a, cvl_vk_view b,
+                         const cvl_vk_matmul_args *args, cvl_err *err) {
+    return matmul(seq, c, a, b, args, false, err);
+}
+
+cvl_status cvl_vk_matmul_f16(cvl_vk_seq *seq, cvl_vk_view c, cvl_vk_view a, cvl_vk_view b,
+                             const cvl_vk_matmul_args *args, cvl_err *err) {
+    return matmul(seq, c, a, b, args, true, err);
 }

@@ -73,12 +73,16 @@ cvl_status cvl_vk_reduce_sum(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, cvl_
 
 /* Matmul variants. AUTO picks the best the device has: COOPMAT where
  * VK_KHR_cooperative_matrix is present and a shader for it is built in
- * (not yet), else TILED. NAIVE is the one-element-per-invocation baseline. */
+ * (not yet), else TILED. NAIVE is the one-element-per-invocation baseline.
+ * TILED_F16 (shaders/matmul_f16.comp) is TILED with A and B stored as
+ * float16 (storageBuffer16BitAccess), fp32 accumulation and fp32 C; only
+ * cvl_vk_matmul_f16 runs it (the graph is f32). */
 typedef enum cvl_vk_matmul_variant {
     CVL_VK_MATMUL_AUTO,
     CVL_VK_MATMUL_VARIANT_NAIVE,
     CVL_VK_MATMUL_VARIANT_TILED,
     CVL_VK_MATMUL_VARIANT_COOPMAT,
+    CVL_VK_MATMUL_VARIANT_TILED_F16,
 } cvl_vk_matmul_variant;
 
 typedef struct cvl_vk_matmul_tiles {
@@ -96,12 +100,30 @@ typedef struct cvl_vk_matmul_args {
 
 /* The tile sizes AUTO uses for this problem on this device. */
 cvl_vk_matmul_tiles cvl_vk_matmul_pick_tiles(const cvl_vk_device *dev, uint32_t M, uint32_t N);
-/* The variant AUTO resolves to on this device. */
+/* The variant AUTO resolves to on this device (f32 operands). */
 cvl_vk_matmul_variant cvl_vk_matmul_pick_variant(const cvl_vk_device *dev);
+/* The same for operands stored as `f16` (float16) or f32: with f16, TILED_F16
+ * when the device has storageBuffer16BitAccess (enabled at device creation
+ * when present), else AUTO (no variant: cvl_vk_matmul_f16 refuses). */
+cvl_vk_matmul_variant cvl_vk_matmul_pick_variant_for(const cvl_vk_device *dev, bool f16);
 
 /* c (batch, M, N) = op(a) (batch, M, K) op(b) (batch, K, N). */
 cvl_status cvl_vk_matmul(cvl_vk_seq *seq, cvl_vk_view c, cvl_vk_view a, cvl_vk_view b,
                          const cvl_vk_matmul_args *args, cvl_err *err);
+/* The same with a and b stored as IEEE float16 (views whose offset is in
+ * bytes, a multiple of 2, and whose count is in halves: cvl_vk_view_f16_of)
+ * and c f32; products accumulate in fp32. args->variant: AUTO or
+ * TILED_F16. Refuses with one line naming matmul_f16.comp on a device
+ * without storageBuffer16BitAccess. */
+cvl_status cvl_vk_matmul_f16(cvl_vk_seq *seq, cvl_vk_view c, cvl_vk_view a, cvl_vk_view b,
+                             const cvl_vk_matmul_args *args, cvl_err *err);
+static inline cvl_vk_view cvl_vk_view_f16_of(const cvl_vk_buffer *b) {
+    return (cvl_vk_view){b, 0, b->size / 2};
+}
+/* IEEE binary16 conversions on the host (round to nearest even; subnormals,
+ * infinities and NaN kept), for uploading f16 operands. */
+uint16_t cvl_vk_half_from_float(float f);
+float cvl_vk_float_from_half(uint16_t h);
 
 /* ---- The per-step scalar buffer (cvl_vk_view of 16 words), rewritten by
  * the host before each replay so that schedules never re-record. */

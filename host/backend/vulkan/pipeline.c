@@ -46,6 +46,7 @@
 #include "grad_norm.spv.h"
 #include "adam.spv.h"
 #include "rmsprop.spv.h"
+#include "matmul_f16.spv.h"
 
 typedef struct kernel_desc {
     const char *name;
@@ -94,6 +95,7 @@ static const kernel_desc k_kernels[CVL_VK_KERNEL_COUNT] = {
     KERNEL(CVL_VK_GRAD_NORM, grad_norm, 2, 6),
     KERNEL(CVL_VK_ADAM, adam, 7, 17),
     KERNEL(CVL_VK_RMSPROP, rmsprop, 7, 15),
+    KERNEL(CVL_VK_MATMUL_F16, matmul_f16, 3, 13),
 };
 #undef KERNEL
 
