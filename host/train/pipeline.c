@@ -316,43 +316,31 @@ void cvl_net_free(cvl_net *net) {
     net->g = NULL;
 }
 
+/* Writes n rows of `row` bytes to t, whose batch holds B rows: a partial
+ * batch is zero-padded. */
+static cvl_status write_rows(cvl_backend *be, const cvl_tensor *t, const void *src, int64_t n, int64_t B, size_t row,
+                             cvl_err *e) {
+    if (n == B) return cvl_backend_write(be, t, src, (size_t)B * row, e);
+    void *tmp = calloc((size_t)B, row);
+    if (tmp == NULL) return cvl_err_set(e, CVL_ERR_NOMEM, "out of memory");
+    memcpy(tmp, src, (size_t)n * row);
+    cvl_backend_write(be, t, tmp, (size_t)B * row, e);
+    free(tmp);
+    return e->status;
+}
+
 cvl_status cvl_net_feed(const cvl_net *net, cvl_backend *be, const cvl_batch *b, cvl_err *e) {
     int64_t B = net->batch, n = b->n < B ? b->n : B;
     for (int i = 0; i < net->n_inputs && e->status == CVL_OK; i++) {
         const cvl_net_input *in = &net->in[i];
-        size_t bytes = (size_t)(B * in->per_sample) * sizeof(float);
-        if (n == B) {
-            cvl_backend_write(be, in->x, b->inputs[in->ds_index], bytes, e);
-            continue;
-        }
-        float *tmp = calloc((size_t)(B * in->per_sample), sizeof *tmp);
-        if (tmp == NULL) return cvl_err_set(e, CVL_ERR_NOMEM, "out of memory");
-        memcpy(tmp, b->inputs[in->ds_index], (size_t)(n * in->per_sample) * sizeof *tmp);
-        cvl_backend_write(be, in->x, tmp, bytes, e);
-        free(tmp);
+        write_rows(be, in->x, b->inputs[in->ds_index], n, B, (size_t)in->per_sample * sizeof(float), e);
     }
     for (int t = 0; t < net->n_targets && e->status == CVL_OK; t++) {
         const cvl_net_target *tg = &net->tg[t];
-        if (tg->kind != CVL_TARGET_CLASS) {
-            size_t bytes = (size_t)(B * tg->dim) * sizeof(float);
-            if (n == B) {
-                cvl_backend_write(be, tg->y, b->values[tg->ds_index], bytes, e);
-                continue;
-            }
-            float *v = calloc((size_t)(B * tg->dim), sizeof *v);
-            if (v == NULL) return cvl_err_set(e, CVL_ERR_NOMEM, "out of memory");
-            memcpy(v, b->values[tg->ds_index], (size_t)(n * tg->dim) * sizeof *v);
-            cvl_backend_write(be, tg->y, v, bytes, e);
-            free(v);
-        } else if (n == B) {
-            cvl_backend_write(be, tg->y, b->labels[tg->ds_index], (size_t)B * sizeof(int32_t), e);
-        } else {
-            int32_t *y = calloc((size_t)B, sizeof *y);
-            if (y == NULL) return cvl_err_set(e, CVL_ERR_NOMEM, "out of memory");
-            memcpy(y, b->labels[tg->ds_index], (size_t)n * sizeof *y);
-            cvl_backend_write(be, tg->y, y, (size_t)B * sizeof *y, e);
-            free(y);
-        }
+        if (tg->kind == CVL_TARGET_CLASS)
+            write_rows(be, tg->y, b->labels[tg->ds_index], n, B, sizeof(int32_t), e);
+        else
+            write_rows(be, tg->y, b->values[tg->ds_index], n, B, (size_t)tg->dim * sizeof(float), e);
     }
     return e->status;
 }
