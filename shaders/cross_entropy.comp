@@ -5,6 +5,10 @@
 // sum w_y. MODE 0 writes the loss; MODE 1 writes sum w_y alone (the
 // backward's normaliser). One workgroup, rows strided over invocations,
 // then subgroupAdd and one value per subgroup through shared memory.
+// Logits past one storage window come in ranges of rows, one dispatch
+// each: a range that is not the first (first = 0) starts from the running
+// (sum l_i, sum w_y) in S, one that is not the last (last = 0) leaves them
+// there instead of writing y.
 #version 450
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
@@ -15,7 +19,8 @@ layout(std430, binding = 0) writeonly buffer Y { float y[]; };
 layout(std430, binding = 1) readonly buffer Z { float z[]; };
 layout(std430, binding = 2) readonly buffer L { int lab[]; };
 layout(std430, binding = 3) readonly buffer W { float w[]; };
-layout(push_constant) uniform P { uint rows, cols, y_off, z_off, l_off, w_off, has_w; float a; } p;
+layout(std430, binding = 4) buffer S { float s[]; };
+layout(push_constant) uniform P { uint rows, cols, y_off, z_off, l_off, w_off, s_off, has_w; float a; uint first, last; } p;
 shared float sums[2 * WG];
 
 float wt(uint c) { return p.has_w != 0u ? w[p.w_off + c] : 1.0; }
@@ -52,6 +57,12 @@ void main() {
     if (lid == 0) {
         float t = 0.0, ws = 0.0;
         for (uint k = 0; k < gl_NumSubgroups; k++) t += sums[k], ws += sums[WG + k];
-        y[p.y_off] = MODE == 1u ? ws : (ws > 0.0 ? t / ws : 0.0);
+        if (p.first == 0u) t += s[p.s_off], ws += s[p.s_off + 1];
+        if (p.last == 0u) {
+            s[p.s_off] = t;
+            s[p.s_off + 1] = ws;
+        } else {
+            y[p.y_off] = MODE == 1u ? ws : (ws > 0.0 ? t / ws : 0.0);
+        }
     }
 }

@@ -1,8 +1,7 @@
 /* op_ew.c -- elementwise ops on the windowed scheme: the generic
  * dispatcher cvl_vk_ew(), unary activations and their gradients, scale,
- * bias (rows and channels), dropout and embeddings (shaders/unary.comp,
- * unary_bwd.comp, scale.comp, bias_rows.comp, dropout.comp,
- * embedding.comp, embedding_bwd.comp). */
+ * bias (rows and channels) and dropout (shaders/unary.comp,
+ * unary_bwd.comp, scale.comp, bias_rows.comp, dropout.comp). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -136,24 +135,6 @@ cvl_status cvl_vk_dropout(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, cvl_vk_
                          p == 0 ? 0u : fbits(k)};
     cvl_vk_view v[2] = {y, x}, w[1] = {scalars};
     return cvl_vk_ew(seq, CVL_VK_DROPOUT, NULL, v, 2, w, 1, 1u, extra, 5, y.count, what, err);
-}
-
-cvl_status cvl_vk_embedding(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view idx, cvl_vk_view w, uint32_t m, uint32_t num,
-                            uint32_t D, cvl_err *err) {
-    char what[80];
-    snprintf(what, sizeof what, "embedding %u of (%u, %u)", m, num, D);
-    cvl_vk_view v[1] = {y}, whole[2] = {idx, w};
-    uint32_t extra[2] = {num, D};
-    return cvl_vk_ew(seq, CVL_VK_EMBEDDING, NULL, v, 1, whole, 2, 1u, extra, 2, (uint64_t)m * D, what, err);
-}
-
-cvl_status cvl_vk_embedding_bwd(cvl_vk_seq *seq, cvl_vk_view dw, cvl_vk_view dy, cvl_vk_view idx, uint32_t m,
-                                uint32_t num, uint32_t D, cvl_err *err) {
-    char what[80];
-    snprintf(what, sizeof what, "embedding_bwd %u into (%u, %u)", m, num, D);
-    cvl_vk_view v[1] = {dw}, whole[2] = {dy, idx};
-    uint32_t extra[2] = {m, D};
-    return cvl_vk_ew(seq, CVL_VK_EMBEDDING_BWD, NULL, v, 1, whole, 2, 1u, extra, 2, (uint64_t)num * D, what, err);
 }
 
 cvl_status cvl_vk_bias_rows(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view bias, uint32_t rows, uint32_t cols, cvl_err *err) {

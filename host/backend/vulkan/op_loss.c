@@ -156,36 +156,69 @@ cvl_status cvl_vk_grad_norm(cvl_vk_seq *seq, cvl_vk_view norm, const cvl_vk_view
     return st ? st : final_sum(seq, norm, scratch, used, true, 1.0f, what, err);
 }
 
-/* Binds every view whole (refusing one past a window); push[first_off + i]
- * receives view i's offset. */
-static cvl_status bind_all(cvl_vk_binding *b, uint32_t *push, cvl_vk_device *dev, const cvl_vk_view *v,
-                           uint32_t n, const char *what, cvl_err *err) {
-    for (uint32_t i = 0; i < n; i++) {
-        if (v[i].count > cvl_vk_window_limit(dev))
-            return cvl_err_set(err, CVL_ERR_UNSUPPORTED, "%s: a tensor of %llu floats exceeds one storage window", what,
-                               (unsigned long long)v[i].count);
-        cvl_status st = cvl_vk_bind_window(&b[i], &push[i], dev, v[i], 0, v[i].count ? v[i].count : 1, i == 0, what, err);
-        if (st) return st;
+/* Rows of `cols` logits per window; 0 (with the error set) when one row
+ * does not fit. */
+static uint64_t ce_rows_per_window(const cvl_vk_device *dev, uint32_t cols, const char *what, cvl_err *err) {
+    uint64_t lim = cvl_vk_window_limit(dev);
+    if (cols > lim) {
+        cvl_err_set(err, CVL_ERR_UNSUPPORTED, "%s: a row of %u logits exceeds one storage window (%llu floats)", what,
+                    cols, (unsigned long long)lim);
+        return 0;
     }
-    return CVL_OK;
+    return cols ? lim / cols : lim;
+}
+
+/* cross_entropy.comp over the rows in ranges that fit a window, chaining
+ * the running sums through scratch[1..3); MODE 0 writes the loss to y,
+ * MODE 1 the weight sum. */
+static cvl_status ce_sum(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view logits, cvl_vk_view labels, cvl_vk_view w,
+                         cvl_vk_view scratch, uint32_t rows, uint32_t cols, float smooth, uint32_t mode,
+                         const char *what, cvl_err *err) {
+    cvl_vk_device *dev = cvl_vk_seq_device(seq);
+    uint64_t per = ce_rows_per_window(dev, cols, what, err);
+    if (per == 0) return err->status;
+    bool chained = per < rows;
+    if (chained && scratch.count < CVL_VK_CE_SCRATCH)
+        return cvl_err_set(err, CVL_ERR_INVALID, "%s: the logits need %llu windows and %u scratch floats, not %llu",
+                           what, (unsigned long long)((rows + per - 1) / per), CVL_VK_CE_SCRATCH,
+                           (unsigned long long)scratch.count);
+    if (w.buf && w.count > cvl_vk_window_limit(dev))
+        return cvl_err_set(err, CVL_ERR_UNSUPPORTED, "%s: %llu class weights exceed one storage window", what,
+                           (unsigned long long)w.count);
+    const cvl_vk_pipeline *p;
+    cvl_vk_spec spec = {.n = 4, .v = {WG, 1, 1, mode}};
+    cvl_status st = cvl_vk_pipeline_get(&p, dev, CVL_VK_CROSS_ENTROPY, &spec, WG * 8, err);
+    /* the running sums; one range never reads them (y stands in) */
+    cvl_vk_view run = chained ? (cvl_vk_view){scratch.buf, scratch.offset + 4, 2} : y;
+    uint64_t r0 = 0;
+    while (st == CVL_OK) {
+        uint32_t n = (uint32_t)(rows - r0 < per ? rows - r0 : per);
+        struct {
+            uint32_t rows, cols, y_off, z_off, l_off, w_off, s_off, has_w, a, first, last;
+        } push = {n, cols, 0, 0, 0, 0, 0, w.buf != NULL, fbits(smooth), r0 == 0, r0 + n >= rows};
+        cvl_vk_binding b[5];
+        st = cvl_vk_bind_window(&b[0], &push.y_off, dev, y, 0, 1, true, what, err);
+        if (st == CVL_OK)
+            st = cvl_vk_bind_window(&b[1], &push.z_off, dev, logits, r0 * cols, (r0 + n) * cols, false, what, err);
+        if (st == CVL_OK) st = cvl_vk_bind_window(&b[2], &push.l_off, dev, labels, r0, r0 + n, false, what, err);
+        if (st == CVL_OK) /* no weights: a stand-in the shader never reads */
+            st = cvl_vk_bind_window(&b[3], &push.w_off, dev, w.buf ? w : labels, 0, w.buf ? w.count : 1, false, what,
+                                    err);
+        if (st == CVL_OK) st = cvl_vk_bind_window(&b[4], &push.s_off, dev, run, 0, chained ? 2 : 1, true, what, err);
+        uint32_t groups[3] = {1, 1, 1};
+        if (st == CVL_OK) st = cvl_vk_seq_dispatch(seq, p, b, &push, groups, what, err);
+        r0 += n;
+        if (r0 >= rows) break;
+    }
+    return st;
 }
 
 cvl_status cvl_vk_cross_entropy_ex(cvl_vk_seq *seq, cvl_vk_view loss, cvl_vk_view logits, cvl_vk_view labels,
-                                   cvl_vk_view w, uint32_t rows, uint32_t cols, float smooth, cvl_err *err) {
-    cvl_vk_device *dev = cvl_vk_seq_device(seq);
+                                   cvl_vk_view w, cvl_vk_view scratch, uint32_t rows, uint32_t cols, float smooth,
+                                   cvl_err *err) {
     char what[96];
     snprintf(what, sizeof what, "cross_entropy %ux%u%s smoothing %g", rows, cols, w.buf ? " weighted" : "", smooth);
-    struct {
-        uint32_t rows, cols, off[4], has_w, a;
-    } push = {rows, cols, {0}, w.buf != NULL, fbits(smooth)};
-    cvl_vk_view v[4] = {loss, logits, labels, w.buf ? w : logits};
-    cvl_vk_binding b[4];
-    cvl_status st = bind_all(b, push.off, dev, v, 4, what, err);
-    cvl_vk_spec spec = {.n = 4, .v = {WG, 1, 1, 0}};
-    const cvl_vk_pipeline *p;
-    if (st == CVL_OK) st = cvl_vk_pipeline_get(&p, dev, CVL_VK_CROSS_ENTROPY, &spec, WG * 8, err);
-    uint32_t groups[3] = {1, 1, 1};
-    return st ? st : cvl_vk_seq_dispatch(seq, p, b, &push, groups, what, err);
+    return ce_sum(seq, loss, logits, labels, w, scratch, rows, cols, smooth, 0, what, err);
 }
 
 cvl_status cvl_vk_cross_entropy_bwd_ex(cvl_vk_seq *seq, cvl_vk_view dlogits, cvl_vk_view dloss, cvl_vk_view logits,
@@ -194,34 +227,31 @@ cvl_status cvl_vk_cross_entropy_bwd_ex(cvl_vk_seq *seq, cvl_vk_view dlogits, cvl
     cvl_vk_device *dev = cvl_vk_seq_device(seq);
     char what[96];
     snprintf(what, sizeof what, "cross_entropy_bwd %ux%u%s smoothing %g", rows, cols, w.buf ? " weighted" : "", smooth);
+    /* the normaliser sum w_y first (MODE 1 of the forward shader), into scratch[0] */
     cvl_vk_view ws = {scratch.buf, scratch.offset, 1};
-    /* the normaliser sum w_y first (MODE 1 of the forward shader) */
-    struct {
-        uint32_t rows, cols, off[4], has_w, a;
-    } p1 = {rows, cols, {0}, w.buf != NULL, fbits(smooth)};
-    cvl_vk_view v1[4] = {ws, logits, labels, w.buf ? w : logits};
-    cvl_vk_binding b1[4];
-    cvl_status st = bind_all(b1, p1.off, dev, v1, 4, what, err);
-    cvl_vk_spec s1 = {.n = 4, .v = {WG, 1, 1, 1}};
-    const cvl_vk_pipeline *pipe;
-    if (st == CVL_OK) st = cvl_vk_pipeline_get(&pipe, dev, CVL_VK_CROSS_ENTROPY, &s1, WG * 8, err);
-    uint32_t one[3] = {1, 1, 1};
-    if (st == CVL_OK) st = cvl_vk_seq_dispatch(seq, pipe, b1, &p1, one, what, err);
+    cvl_status st = ce_sum(seq, ws, logits, labels, w, scratch, rows, cols, smooth, 1, what, err);
     if (st) return st;
-    struct {
-        uint32_t rows, cols, off[6], has_w, a;
-    } p2 = {rows, cols, {0}, w.buf != NULL, fbits(smooth)};
-    cvl_vk_view v2[6] = {dlogits, dloss, logits, labels, w.buf ? w : logits, ws};
-    cvl_vk_binding b2[6];
-    st = bind_all(b2, p2.off, dev, v2, 6, what, err);
-    cvl_vk_spec s2 = {.n = 1, .v = {WG}};
-    if (st == CVL_OK) st = cvl_vk_pipeline_get(&pipe, dev, CVL_VK_CROSS_ENTROPY_BWD, &s2, 0, err);
-    uint32_t groups[3] = {(rows + WG - 1) / WG ? (rows + WG - 1) / WG : 1, 1, 1};
-    return st ? st : cvl_vk_seq_dispatch(seq, pipe, b2, &p2, groups, what, err);
-}
-
-cvl_status cvl_vk_cross_entropy(cvl_vk_seq *seq, cvl_vk_view loss, cvl_vk_view logits, cvl_vk_view labels,
-                                uint32_t rows, uint32_t cols, cvl_err *err) {
-    cvl_vk_view none = {0};
-    return cvl_vk_cross_entropy_ex(seq, loss, logits, labels, none, rows, cols, 0.0f, err);
+    uint64_t per = ce_rows_per_window(dev, cols, what, err);
+    const cvl_vk_pipeline *pipe;
+    cvl_vk_spec spec = {.n = 1, .v = {WG}};
+    st = cvl_vk_pipeline_get(&pipe, dev, CVL_VK_CROSS_ENTROPY_BWD, &spec, 0, err);
+    for (uint64_t r0 = 0; st == CVL_OK && r0 < rows; r0 += per) {
+        uint32_t n = (uint32_t)(rows - r0 < per ? rows - r0 : per);
+        struct {
+            uint32_t rows, cols, dz_off, dl_off, z_off, l_off, w_off, ws_off, has_w, a;
+        } push = {n, cols, 0, 0, 0, 0, 0, 0, w.buf != NULL, fbits(smooth)};
+        cvl_vk_binding b[6];
+        st = cvl_vk_bind_window(&b[0], &push.dz_off, dev, dlogits, r0 * cols, (r0 + n) * cols, true, what, err);
+        if (st == CVL_OK) st = cvl_vk_bind_window(&b[1], &push.dl_off, dev, dloss, 0, 1, false, what, err);
+        if (st == CVL_OK)
+            st = cvl_vk_bind_window(&b[2], &push.z_off, dev, logits, r0 * cols, (r0 + n) * cols, false, what, err);
+        if (st == CVL_OK) st = cvl_vk_bind_window(&b[3], &push.l_off, dev, labels, r0, r0 + n, false, what, err);
+        if (st == CVL_OK)
+            st = cvl_vk_bind_window(&b[4], &push.w_off, dev, w.buf ? w : labels, 0, w.buf ? w.count : 1, false, what,
+                                    err);
+        if (st == CVL_OK) st = cvl_vk_bind_window(&b[5], &push.ws_off, dev, ws, 0, 1, false, what, err);
+        uint32_t groups[3] = {(n + WG - 1) / WG ? (n + WG - 1) / WG : 1, 1, 1};
+        if (st == CVL_OK) st = cvl_vk_seq_dispatch(seq, pipe, b, &push, groups, what, err);
+    }
+    return st;
 }

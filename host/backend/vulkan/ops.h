@@ -32,9 +32,6 @@ cvl_status cvl_vk_relu(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, cvl_err *e
 cvl_status cvl_vk_relu_bwd(cvl_vk_seq *seq, cvl_vk_view dx, cvl_vk_view dy, cvl_vk_view x, cvl_err *err);
 /* y (rows, cols) = bias (cols) on every row. */
 cvl_status cvl_vk_bias_rows(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view bias, uint32_t rows, uint32_t cols, cvl_err *err);
-/* loss (1) = mean cross-entropy of logits (rows, cols) against int32 labels (rows). */
-cvl_status cvl_vk_cross_entropy(cvl_vk_seq *seq, cvl_vk_view loss, cvl_vk_view logits, cvl_vk_view labels,
-                                uint32_t rows, uint32_t cols, cvl_err *err);
 /* Batch norm over (N, C, HW): statistics (2, C) -- from the batch when the
  * scalar buffer's slot 3 says training, updating the running statistics
  * and num_batches_tracked, else from the running ones -- and y = BN(x). */
@@ -213,10 +210,14 @@ cvl_status cvl_vk_loss_bwd(cvl_vk_seq *seq, cvl_vk_view dx, cvl_vk_view dloss, c
  * one workgroup (scratch: cvl_vk_partials_scratch(x.count) floats). */
 cvl_status cvl_vk_sum_all(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, cvl_vk_view scratch, float f, cvl_err *err);
 /* Cross-entropy of logits (rows, cols) against int32 labels, label
- * smoothing `smooth`, class weights w (cols) or an empty view. The
- * backward needs one scratch float (the weight sum). */
+ * smoothing `smooth`, class weights w (cols) or an empty view. Logits past
+ * one storage window go in ranges of rows whose sums chain through
+ * scratch, where the backward also keeps the weight sum: CVL_VK_CE_SCRATCH
+ * floats (the forward needs none when the logits fit one window). */
+#define CVL_VK_CE_SCRATCH 3u
 cvl_status cvl_vk_cross_entropy_ex(cvl_vk_seq *seq, cvl_vk_view loss, cvl_vk_view logits, cvl_vk_view labels,
-                                   cvl_vk_view w, uint32_t rows, uint32_t cols, float smooth, cvl_err *err);
+                                   cvl_vk_view w, cvl_vk_view scratch, uint32_t rows, uint32_t cols, float smooth,
+                                   cvl_err *err);
 cvl_status cvl_vk_cross_entropy_bwd_ex(cvl_vk_seq *seq, cvl_vk_view dlogits, cvl_vk_view dloss, cvl_vk_view logits,
                                        cvl_vk_view labels, cvl_vk_view w, cvl_vk_view scratch, uint32_t rows,
                                        uint32_t cols, float smooth, cvl_err *err);

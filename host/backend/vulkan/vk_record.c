@@ -41,6 +41,8 @@ uint64_t cvl_vkb_scratch_need(const cvl_vkb *b, const cvl_graph *g) {
         uint64_t k = 0;
         if ((t->op == CVL_OPK_LOSS && t->ip[0] != CVL_OP_CROSS_ENTROPY) || (t->op == CVL_OPK_REDUCE && t->ip[1] == CVL_AXIS_ALL))
             k = cvl_vk_partials_scratch(dev_of(b), cvl_tensor_numel(t->src[0]));
+        if ((t->op == CVL_OPK_LOSS || t->op == CVL_OPK_LOSS_BWD) && t->ip[0] == CVL_OP_CROSS_ENTROPY)
+            k = CVL_VK_CE_SCRATCH;
         if (t->op == CVL_OPK_GRAD_NORM)
             for (int32_t j = 0; j < g->n_forward; j++)
                 if (g->nodes[j]->op == CVL_OPK_PARAM && g->nodes[j]->grad)
@@ -178,7 +180,7 @@ static cvl_status record_loss(cvl_vkb *b, cvl_vk_seq *seq, const cvl_tensor *t, 
     if (kind == CVL_OP_CROSS_ENTROPY) {
         uint32_t rows = (uint32_t)pred->shape[0], cols = (uint32_t)pred->shape[1];
         cvl_vk_view wv = w ? V(w) : none;
-        if (fwd) return cvl_vk_cross_entropy_ex(seq, V(t), V(pred), V(target), wv, rows, cols, arg, e);
+        if (fwd) return cvl_vk_cross_entropy_ex(seq, V(t), V(pred), V(target), wv, scratch, rows, cols, arg, e);
         return cvl_vk_cross_entropy_bwd_ex(seq, V(t), V(s[0]), V(pred), V(target), wv, scratch, rows, cols, arg, e);
     }
     if (fwd) return cvl_vk_loss(seq, V(t), V(pred), V(target), scratch, kind, arg, e);

@@ -144,4 +144,20 @@ static void gp_run(cvl_vk_device *dev, const gp_case *c, const char *tag) {
     cvl_graph_free(vk.g);
 }
 
+/* Case c cannot run on dev: planning or the first step fails cleanly with
+ * one line that contains `want` (the op and why). */
+static inline void gp_refused(cvl_vk_device *dev, const gp_case *c, const char *want) {
+    cvl_err e = {0};
+    gp_side vk = {0};
+    if (gp_make(&vk, c, cvl_backend_vulkan_new(dev), &e)) {
+        gp_inputs(&vk, c, &e);
+        cvl_step_scalars sc = {.lr = 0.05, .step = 1, .training = true};
+        if (e.status == CVL_OK) cvl_backend_run(vk.be, 0, cvl_graph_size(vk.g), &sc, &e);
+    }
+    CHECK(e.status != CVL_OK && strstr(e.msg, want) != NULL && strchr(e.msg, '\n') == NULL,
+          "%s: refused with one line naming it (%s)", c->name, e.msg);
+    if (vk.be) cvl_backend_free(vk.be);
+    cvl_graph_free(vk.g);
+}
+
 #endif

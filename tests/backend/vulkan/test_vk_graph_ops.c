@@ -7,8 +7,9 @@
  * max |cpu| <= 1e-5 (fp32; summation orders differ), 0 where the result
  * must be bit-identical (dropout's mask, embedding gradients).
  * Then again on a device whose storage windows are 512 bytes (about 124
- * floats), so every elementwise, strided and row-wise op and every
- * reduction runs split into windows. Validation on; any message fails. */
+ * floats), so every elementwise, strided and row-wise op, every reduction
+ * and the embeddings (table, output and index ranges) run split into
+ * windows; an embedding row wider than a window is refused in one line. Validation on; any message fails. */
 #include "graph_parity.h"
 
 static cvl_tensor *P2(cvl_graph *g, const char *n, int64_t a, int64_t b) { return gp_param(g, n, 2, a, b, 0, 0); }
@@ -81,6 +82,19 @@ static cvl_tensor *embed(cvl_graph *g) {
     cvl_tensor *idx = cvl_input(g, "idx", CVL_DTYPE_I32, 2, shape);
     return cvl_embedding(g, idx, P2(g, "w", 10, 6)); /* indices 0..10: 10 is out of range */
 }
+/* 300-float table, 36 indices (50 out of range): 512-byte windows cut the
+ * table into 3 row ranges, the output into 2 and the gradient's index scan
+ * into 2 -- still bit-identical. */
+static cvl_tensor *embed_big(cvl_graph *g) {
+    int64_t shape[2] = {4, 9};
+    cvl_tensor *idx = cvl_input(g, "idx", CVL_DTYPE_I32, 2, shape);
+    return cvl_embedding(g, idx, P2(g, "w", 50, 6));
+}
+/* Rows of 200 floats: wider than a 512-byte window. */
+static cvl_tensor *embed_wide(cvl_graph *g) {
+    int64_t n = 3;
+    return cvl_embedding(g, cvl_input(g, "idx", CVL_DTYPE_I32, 1, &n), P2(g, "w", 4, 200));
+}
 static cvl_tensor *mm_shared(cvl_graph *g) { return cvl_matmul(g, P3(g, "a", 3, 5, 7), P2(g, "b", 4, 7), false, true); }
 static cvl_tensor *mm_batched(cvl_graph *g) { return cvl_matmul(g, P3(g, "a", 2, 7, 5), P3(g, "b", 2, 7, 4), true, false); }
 static cvl_tensor *conv_bias(cvl_graph *g) {
@@ -105,12 +119,13 @@ static const gp_case cases[] = {
     {.name = "layernorm 7x13", .build = ln, .tol = 1e-5}, {.name = "layernorm 3x5x32", .build = ln3, .tol = 1e-5},
     {.name = "dropout p=0.3 7x13 (bit-identical)", .build = drop, .tol = 0}, {.name = "dropout p=0.5 33x64 (bit-identical)", .build = drop_big, .tol = 0},
     {.name = "embedding (5,3) of (10,6)", .build = embed, .tol = 0, .int_range = 10},
+    {.name = "embedding (4,9) of (50,6)", .build = embed_big, .tol = 0, .int_range = 50},
     {.name = "batched matmul shared B^T", .build = mm_shared, .tol = 1e-5}, {.name = "batched matmul A^T", .build = mm_batched, .tol = 1e-5},
     {.name = "conv2d bias groups 2", .build = conv_bias, .tol = 1e-5}, {.name = "conv2d depthwise stride 2 bias", .build = conv_dw, .tol = 1e-5},
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
-/* Cases that bind tensors whole (convolutions, embedding tables): not
- * for the 512-byte window device. */
+/* Cases that bind tensors whole (convolutions): not for the 512-byte
+ * window device. */
 static bool whole_only(const gp_case *c) { return c->build == conv_bias || c->build == conv_dw; }
 
 /* Dropout outside training passes x through, on both. */
@@ -142,6 +157,8 @@ int main(void) {
     if (dev == NULL) return vk_test_finish();
     for (size_t i = 0; i < N_CASES; i++)
         if (!whole_only(&cases[i])) gp_run(dev, &cases[i], " (512-byte windows)");
+    gp_case wide = {.name = "embedding of (4,200) in 512-byte windows", .build = embed_wide, .int_range = 4};
+    gp_refused(dev, &wide, "embedding 3 of (4, 200): a row of 200 floats exceeds one storage window");
     cvl_vk_device_free(dev);
     return vk_test_finish();
 }

@@ -77,7 +77,7 @@ static void check(cvl_vk_matmul_args g, const char *tag) {
     uint32_t B = g.batch ? g.batch : 1;
     size_t na = (size_t)(g.share_a ? 1 : B) * g.M * g.K, nb = (size_t)(g.share_b ? 1 : B) * g.K * g.N;
     size_t nc = (size_t)B * g.M * g.N;
-    float *a = malloc(na * 4), *b = malloc(nb * 4), *ar = malloc(na * 4), *br = malloc(nb * 4), *c0 = malloc(nc * 4);
+    float *a = calloc(na, 4), *b = calloc(nb, 4), *ar = calloc(na, 4), *br = calloc(nb, 4), *c0 = calloc(nc, 4);
     uint16_t *ah = malloc(na * 2), *bh = malloc(nb * 2);
     double *want = malloc(nc * sizeof *want), *want_r = malloc(nc * sizeof *want_r);
     vk_test_fill_random(a, na, g.M + 7 * g.K);
