@@ -1,12 +1,22 @@
 // conv2d: convolution as an implicit GEMM, register-tiled through shared
 // memory like matmul.comp; the im2col matrix is never stored -- each tile
 // load computes which input element it stands for. One shader, three
-// directions (MODE, a specialization constant), per group g = z % groups:
-//   MODE 0 forward:       y_n (Kg, PQ)   = W_g (Kg, CgRS)   . col_n (CgRS, PQ)     z = n*groups + g
-//   MODE 1 backward-data: dx_n (Cg, HW)  = W_gᵀ (Cg, KgRS) . dycol_n (KgRS, HW)   z = n*groups + g
-//   MODE 2 backward-wt:   dW_g (Kg, CgRS) = dy_g (Kg, N*PQ) . colᵀ (N*PQ, CgRS)    z = g
+// directions (MODE, a specialization constant), per group g:
+//   MODE 0 forward:       y_n (Kg, PQ)   = W_g (Kg, CgRS)   . col_n (CgRS, PQ)     z = (n-n0)*gn + g-g0
+//   MODE 1 backward-data: dx_n (Cg, HW)  = W_gᵀ (Cg, KgRS) . dycol_n (KgRS, HW)   z = (n-n0)*gn + g-g0
+//   MODE 2 backward-wt:   dW_g (Kg, CgRS) = dy_g (Kg, N*PQ) . colᵀ (N*PQ, CgRS)    z = g-g0
 // Tensors: x (N,C,H,W), W (K,C/groups,R,S), y (N,K,P,Q). Out-of-range and
 // padding positions load 0.
+//
+// One dispatch is one chunk (op_conv2d.c splits a convolution so that
+// every window fits maxStorageBufferRange): images [n0, n0+N), groups
+// [g0, g0+gn), and within a group the output channels [k0, k0+kn) -- the
+// GEMM's rows in modes 0 and 2, a slice of the reduction in mode 1. Indices
+// are computed over the whole tensors; o_off, a_off, b_off are where
+// element 0 of each tensor would sit in its bound window (mod 2^32, so a
+// window starting past element 0 works with uint wrap-around). With
+// `accumulate` the chunk adds onto the output (later chunks of a split
+// reduction: mode 2 over images, mode 1 over channels).
 #version 450
 layout(local_size_x_id = 0) in;
 layout(constant_id = 3) const uint BM = 64;
@@ -16,11 +26,12 @@ layout(constant_id = 6) const uint TM = 4;
 layout(constant_id = 7) const uint TN = 4;
 layout(constant_id = 8) const uint MODE = 0;
 
-layout(std430, binding = 0) writeonly buffer O { float o[]; };
+layout(std430, binding = 0) buffer O { float o[]; };
 layout(std430, binding = 1) readonly buffer A { float a[]; }; // W (modes 0, 1), dy (mode 2)
 layout(std430, binding = 2) readonly buffer B { float b[]; }; // x (modes 0, 2), dy (mode 1)
 layout(push_constant) uniform P {
     uint N, C, H, W, K, R, S, P_, Q, sh, sw, ph, pw, dh, dw, groups, o_off, a_off, b_off;
+    uint n0, g0, gn, k0, kn, accumulate;
 } p;
 
 shared float As[BK * BM];
@@ -29,11 +40,11 @@ shared float Bs[BK * BN];
 uint Cg() { return p.C / p.groups; }
 uint Kg() { return p.K / p.groups; }
 
-// The GEMM's sizes for this mode.
+// The GEMM's sizes for this mode and chunk.
 void dims(out uint M, out uint Nn, out uint Kd) {
-    if (MODE == 0) { M = Kg(); Nn = p.P_ * p.Q; Kd = Cg() * p.R * p.S; }
-    else if (MODE == 1) { M = Cg(); Nn = p.H * p.W; Kd = Kg() * p.R * p.S; }
-    else { M = Kg(); Nn = Cg() * p.R * p.S; Kd = p.N * p.P_ * p.Q; }
+    if (MODE == 0) { M = p.kn; Nn = p.P_ * p.Q; Kd = Cg() * p.R * p.S; }
+    else if (MODE == 1) { M = Cg(); Nn = p.H * p.W; Kd = p.kn * p.R * p.S; }
+    else { M = p.kn; Nn = Cg() * p.R * p.S; Kd = p.N * p.P_ * p.Q; }
 }
 
 // x[n][g*Cg + c][h][w] at output position (oh, ow) through kernel tap (r, s); 0 in padding.
@@ -44,13 +55,13 @@ float x_at(uint n, uint g, uint c, uint oh, uint ow, uint r, uint s) {
 }
 
 float load_a(uint n, uint g, uint i, uint k) {
-    if (MODE == 0) return a[p.a_off + (g * Kg() + i) * Cg() * p.R * p.S + k];       // W_g[i][k]
-    if (MODE == 1) {                                                                 // W_g[kk][i][r][s]
-        uint rs = p.R * p.S, kk = k / rs, t = k % rs;
+    if (MODE == 0) return a[p.a_off + (g * Kg() + p.k0 + i) * Cg() * p.R * p.S + k]; // W_g[k0+i][k]
+    if (MODE == 1) {                                                                 // W_g[k0+kk][i][r][s]
+        uint rs = p.R * p.S, kk = p.k0 + k / rs, t = k % rs;
         return a[p.a_off + ((g * Kg() + kk) * Cg() + i) * rs + t];
     }
-    uint pq = p.P_ * p.Q, nn = k / pq, j = k % pq;                                   // dy[nn][g*Kg+i][j]
-    return a[p.a_off + (nn * p.K + g * Kg() + i) * pq + j];
+    uint pq = p.P_ * p.Q, nn = p.n0 + k / pq, j = k % pq;                            // dy[nn][g*Kg+k0+i][j]
+    return a[p.a_off + (nn * p.K + g * Kg() + p.k0 + i) * pq + j];
 }
 
 float load_b(uint n, uint g, uint k, uint j) {
@@ -58,15 +69,15 @@ float load_b(uint n, uint g, uint k, uint j) {
         uint rs = p.R * p.S, c = k / rs, r = (k % rs) / p.S, s = k % p.S;
         return x_at(n, g, c, j / p.Q, j % p.Q, r, s);
     }
-    if (MODE == 1) {                                                                 // dy_n[kk][oh][ow] feeding (h, w)
-        uint rs = p.R * p.S, kk = k / rs, r = (k % rs) / p.S, s = k % p.S;
+    if (MODE == 1) {                                                                 // dy_n[k0+kk][oh][ow] feeding (h, w)
+        uint rs = p.R * p.S, kk = p.k0 + k / rs, r = (k % rs) / p.S, s = k % p.S;
         int hh = int(j / p.W) + int(p.ph) - int(r * p.dh), ww = int(j % p.W) + int(p.pw) - int(s * p.dw);
         if (hh < 0 || ww < 0 || hh % int(p.sh) != 0 || ww % int(p.sw) != 0) return 0.0;
         uint oh = uint(hh) / p.sh, ow = uint(ww) / p.sw;
         if (oh >= p.P_ || ow >= p.Q) return 0.0;
         return b[p.b_off + ((n * p.K + g * Kg() + kk) * p.P_ + oh) * p.Q + ow];
     }
-    uint pq = p.P_ * p.Q, nn = k / pq, jj = k % pq;                                  // col[(nn, jj)][j]
+    uint pq = p.P_ * p.Q, nn = p.n0 + k / pq, jj = k % pq;                           // col[(nn, jj)][j]
     uint rs = p.R * p.S, c = j / rs, r = (j % rs) / p.S, s = j % p.S;
     return x_at(nn, g, c, jj / p.Q, jj % p.Q, r, s);
 }
@@ -75,7 +86,8 @@ void main() {
     const uint RT = BM / TM, CT = BN / TN, NT = RT * CT;
     uint M, Nn, Kd;
     dims(M, Nn, Kd);
-    uint z = gl_WorkGroupID.z, g = MODE == 2 ? z : z % p.groups, n = MODE == 2 ? 0 : z / p.groups;
+    uint z = gl_WorkGroupID.z;
+    uint g = p.g0 + (MODE == 2 ? z : z % p.gn), n = MODE == 2 ? 0 : p.n0 + z / p.gn;
     uint tid = gl_LocalInvocationID.x, tr = tid / CT, tc = tid % CT;
     uint m0 = gl_WorkGroupID.y * BM, n0 = gl_WorkGroupID.x * BN;
     float acc[TM * TN];
@@ -106,10 +118,11 @@ void main() {
             uint gj = n0 + tc + q * CT;
             if (gj >= Nn) continue;
             uint at;
-            if (MODE == 0) at = ((n * p.K + g * Kg() + gi) * p.P_ * p.Q) + gj;
+            if (MODE == 0) at = ((n * p.K + g * Kg() + p.k0 + gi) * p.P_ * p.Q) + gj;
             else if (MODE == 1) at = ((n * p.C + g * Cg() + gi) * p.H * p.W) + gj;
-            else at = (g * Kg() + gi) * Cg() * p.R * p.S + gj;
-            o[p.o_off + at] = acc[r * TN + q];
+            else at = (g * Kg() + p.k0 + gi) * Cg() * p.R * p.S + gj;
+            at += p.o_off;
+            o[at] = p.accumulate != 0 ? o[at] + acc[r * TN + q] : acc[r * TN + q];
         }
     }
 }
