@@ -1,7 +1,8 @@
 /* bench_vulkan_ops.c -- the per-op part of cvl-bench-vulkan: GFLOPS of the
- * implicit-GEMM convolution in its three directions, and memory bandwidth
- * (GB/s of tensor bytes read and written once) of elementwise, broadcast,
- * row-wise and optimizer shaders. Same timing rules as the matmul part:
+ * implicit-GEMM convolution in its three directions (and of conv2d_f16.comp
+ * on float16 inputs where the device has 16-bit storage), and memory
+ * bandwidth (GB/s of tensor bytes read and written once) of elementwise,
+ * broadcast, row-wise and optimizer shaders. Same timing rules as the matmul part:
  * `reps` dispatches recorded into one sequence, one warm-up replay, best
  * of five timed replays. */
 #include <math.h>
@@ -55,16 +56,35 @@ static bool buffer(cvl_vk_device *dev, cvl_vk_buffer *b, size_t n, bool positive
     return ok;
 }
 
+/* A device buffer of n random halves in [-0.5, 0.5). */
+static bool half_buffer(cvl_vk_device *dev, cvl_vk_buffer *b, size_t n) {
+    cvl_err e = {0};
+    uint16_t *h = malloc(n * sizeof *h);
+    if (h == NULL || cvl_vk_alloc(b, dev, n * 2, "bench", &e) != CVL_OK) {
+        fprintf(stderr, "cvl-bench-vulkan: %s\n", e.msg[0] ? e.msg : "out of memory");
+        free(h);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) h[i] = cvl_vk_half_from_float((float)rand() / (float)RAND_MAX - 0.5f);
+    bool ok = cvl_vk_upload(dev, b, 0, h, n * 2, &e) == CVL_OK;
+    free(h);
+    return ok;
+}
+
 /* ---- convolution */
 
 typedef struct conv_ctx {
     cvl_vk_buffer *out, *a, *b;
     cvl_vk_conv_geom g;
     int mode;
+    bool f16; /* a and b hold halves: conv2d_f16.comp */
 } conv_ctx;
 
 static cvl_status rec_conv(cvl_vk_seq *seq, void *ctx, cvl_err *e) {
     conv_ctx *c = ctx;
+    if (c->f16)
+        return cvl_vk_conv2d_f16(seq, cvl_vk_view_of(c->out), cvl_vk_view_f16_of(c->a), cvl_vk_view_f16_of(c->b),
+                                 &c->g, c->mode, e);
     return cvl_vk_conv2d(seq, cvl_vk_view_of(c->out), cvl_vk_view_of(c->a), cvl_vk_view_of(c->b), &c->g, c->mode, e);
 }
 
@@ -77,17 +97,28 @@ static int bench_conv(cvl_vk_device *dev, uint32_t N, uint32_t C, uint32_t H, ui
     if (!buffer(dev, &x, nx, false) || !buffer(dev, &w, nw, false) || !buffer(dev, &y, ny, false) ||
         !buffer(dev, &dx, nx, false) || !buffer(dev, &dw, nw, false))
         return 1;
+    /* the same inputs' shapes as halves for conv2d_f16.comp (outputs fp32) */
+    bool f16 = dev->info.storage16;
+    cvl_vk_buffer xh, wh, yh;
+    if (f16 && (!half_buffer(dev, &xh, nx) || !half_buffer(dev, &wh, nw) || !half_buffer(dev, &yh, ny))) return 1;
     double flop = 2.0 * N * K * P * P * (double)(C / groups) * R * R;
-    conv_ctx cs[3] = {{&y, &w, &x, g, 0}, {&dx, &w, &y, g, 1}, {&dw, &y, &x, g, 2}};
-    double t[3];
-    for (int m = 0; m < 3; m++) t[m] = time_op(dev, rec_conv, &cs[m], reps);
+    conv_ctx cs[3] = {{&y, &w, &x, g, 0, false}, {&dx, &w, &y, g, 1, false}, {&dw, &y, &x, g, 2, false}};
+    conv_ctx ch[3] = {{&y, &wh, &xh, g, 0, true}, {&dx, &wh, &yh, g, 1, true}, {&dw, &yh, &xh, g, 2, true}};
+    double t[6] = {0};
+    for (int m = 0; m < 3; m++) { /* fp32 and f16 back to back, so that the load hits both alike */
+        t[m] = time_op(dev, rec_conv, &cs[m], reps);
+        if (f16) t[3 + m] = time_op(dev, rec_conv, &ch[m], reps);
+    }
     char shape[64];
     snprintf(shape, sizeof shape, "%ux%ux%ux%u K%u %ux%u/%u g%u", N, C, H, H, K, R, R, stride, groups);
-    printf("conv2d %-28s %8.2f %8.2f %8.2f\n", shape, t[0] > 0 ? flop / t[0] * 1e-9 : -1,
-           t[1] > 0 ? flop / t[1] * 1e-9 : -1, t[2] > 0 ? flop / t[2] * 1e-9 : -1);
-    cvl_vk_buffer *all[5] = {&x, &w, &y, &dx, &dw};
-    for (int i = 0; i < 5; i++) cvl_vk_release(dev, all[i]);
-    return t[0] > 0 && t[1] > 0 && t[2] > 0 ? 0 : 1;
+    printf("conv2d %-28s", shape);
+    for (int i = 0; i < (f16 ? 6 : 3); i++) printf(" %8.2f", t[i] > 0 ? flop / t[i] * 1e-9 : -1);
+    printf("\n");
+    cvl_vk_buffer *all[8] = {&x, &w, &y, &dx, &dw, &xh, &wh, &yh};
+    for (int i = 0; i < (f16 ? 8 : 5); i++) cvl_vk_release(dev, all[i]);
+    int bad = 0;
+    for (int i = 0; i < (f16 ? 6 : 3); i++) bad |= !(t[i] > 0);
+    return bad;
 }
 
 /* ---- bandwidth */
@@ -155,7 +186,9 @@ static int bench_bw(cvl_vk_device *dev, int kind, uint32_t rows, uint32_t cols, 
 int cvl_bench_vulkan_ops(cvl_vk_device *dev, int reps);
 int cvl_bench_vulkan_ops(cvl_vk_device *dev, int reps) {
     int rc = 0;
-    printf("\n%-35s %8s %8s %8s\n", "convolution (GFLOPS)", "fwd", "bwd-data", "bwd-wt");
+    printf("\n%-35s %8s %8s %8s", "convolution (GFLOPS)", "fwd", "bwd-data", "bwd-wt");
+    if (dev->info.storage16) printf(" %8s %8s %8s", "f16 fwd", "f16 data", "f16 wt");
+    printf("\n");
     rc |= bench_conv(dev, 8, 32, 28, 64, 3, 1, 1, reps);  /* the cnn's second layer, batch 8 */
     rc |= bench_conv(dev, 8, 64, 16, 64, 3, 1, 1, reps);  /* a resnet18s stage-2 block */
     rc |= bench_conv(dev, 8, 64, 16, 128, 1, 2, 1, reps); /* a 1x1 stride-2 shortcut */

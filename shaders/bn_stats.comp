@@ -1,18 +1,25 @@
-// bn_stats: per channel (one workgroup per channel), stats[c] = mean and
-// stats[C + c] = 1/sqrt(var + eps) over (N, HW). In training (scalar
-// slot 3 > 0.5) from the batch, updating the running statistics as PyTorch
-// does (unbiased variance) and num_batches_tracked (an int64 as two words);
-// in evaluation from the running statistics.
+// bn_stats: batch statistics over (N, HW) per channel, in passes so that x
+// can be walked in windows of whole planes (a plane: HW floats of one
+// sample and channel; plane p holds channel p % C). st (2, C) accumulates:
+//   mode 0: st[c] = sum of x over the chunk's planes of channel c (added
+//           onto earlier chunks), one workgroup per channel;
+//   mode 1: st[C + c] = the same for (x - mean)^2, mean = st[c] / count;
+//   mode 2: one invocation per channel turns the sums into mean and
+//           1/sqrt(var + eps) and updates the running statistics as
+//           PyTorch does (unbiased variance) and num_batches_tracked (an
+//           int64 as two words, by channel 0 only).
+// In evaluation (scalar slot 3 <= 0.5) modes 0 and 1 do nothing and mode 2
+// takes the running statistics.
 #version 450
 layout(local_size_x_id = 0) in;
-layout(std430, binding = 0) writeonly buffer ST { float st[]; };
+layout(std430, binding = 0) buffer ST { float st[]; };
 layout(std430, binding = 1) buffer RM { float rm[]; };
 layout(std430, binding = 2) buffer RV { float rv[]; };
 layout(std430, binding = 3) buffer NB { uint nb[]; };
 layout(std430, binding = 4) readonly buffer X { float x[]; };
 layout(std430, binding = 5) readonly buffer S { float s[]; };
 layout(push_constant) uniform P {
-    uint N, C, HW, st_off, rm_off, rv_off, nb_off, x_off, s_off;
+    uint C, HW, p0, np, count, mode, st_off, rm_off, rv_off, nb_off, x_off, s_off;
     float eps, momentum;
 } p;
 shared float red[256];
@@ -25,42 +32,51 @@ float reduce_sum(float v) {
         if (lid < w) red[lid] += red[lid + w];
         barrier();
     }
-    float r = red[0];
-    barrier();
-    return r;
+    return red[0];
+}
+
+void finish(uint c, bool training) {
+    if (!training) {
+        st[p.st_off + c] = rm[p.rm_off + c];
+        st[p.st_off + p.C + c] = 1.0 / sqrt(rv[p.rv_off + c] + p.eps);
+        return;
+    }
+    float mean = st[p.st_off + c] / float(p.count), sq = st[p.st_off + p.C + c];
+    float var = sq / float(p.count);
+    st[p.st_off + c] = mean;
+    st[p.st_off + p.C + c] = 1.0 / sqrt(var + p.eps);
+    float unbiased = p.count > 1u ? sq / float(p.count - 1u) : var;
+    rm[p.rm_off + c] = (1.0 - p.momentum) * rm[p.rm_off + c] + p.momentum * mean;
+    rv[p.rv_off + c] = (1.0 - p.momentum) * rv[p.rv_off + c] + p.momentum * unbiased;
+    if (c == 0u) {
+        uint lo = nb[p.nb_off] + 1u;
+        nb[p.nb_off] = lo;
+        if (lo == 0u) nb[p.nb_off + 1] += 1u;
+    }
 }
 
 void main() {
-    uint c = gl_WorkGroupID.x, lid = gl_LocalInvocationID.x, size = gl_WorkGroupSize.x;
     bool training = s[p.s_off + 3] > 0.5;
-    if (!training) {
-        if (lid == 0) {
-            st[p.st_off + c] = rm[p.rm_off + c];
-            st[p.st_off + p.C + c] = inversesqrt(rv[p.rv_off + c] + p.eps);
-        }
+    if (p.mode == 2u) {
+        if (gl_GlobalInvocationID.x < p.C) finish(gl_GlobalInvocationID.x, training);
         return;
     }
-    uint count = p.N * p.HW;
+    if (!training) return;
+    uint c = gl_WorkGroupID.x, lid = gl_LocalInvocationID.x, size = gl_WorkGroupSize.x;
+    // the chunk's first plane of channel c (chunk-relative), and how many
+    uint first = (c + p.C - p.p0 % p.C) % p.C;
+    if (first >= p.np) return;
+    uint planes = (p.np - first + p.C - 1) / p.C, n = planes * p.HW;
+    float mean = p.mode == 1u ? st[p.st_off + c] / float(p.count) : 0.0;
     float acc = 0.0;
-    for (uint i = lid; i < count; i += size) acc += x[p.x_off + ((i / p.HW) * p.C + c) * p.HW + i % p.HW];
-    float mean = reduce_sum(acc) / float(count);
-    acc = 0.0;
-    for (uint i = lid; i < count; i += size) {
-        float d = x[p.x_off + ((i / p.HW) * p.C + c) * p.HW + i % p.HW] - mean;
-        acc += d * d;
+    for (uint i = lid; i < n; i += size) {
+        float v = x[p.x_off + (first + (i / p.HW) * p.C) * p.HW + i % p.HW];
+        if (p.mode == 1u) v = (v - mean) * (v - mean);
+        acc += v;
     }
-    float sq = reduce_sum(acc);
+    float sum = reduce_sum(acc);
     if (lid == 0) {
-        float var = sq / float(count);
-        st[p.st_off + c] = mean;
-        st[p.st_off + p.C + c] = inversesqrt(var + p.eps);
-        float unbiased = count > 1u ? sq / float(count - 1u) : var;
-        rm[p.rm_off + c] = (1.0 - p.momentum) * rm[p.rm_off + c] + p.momentum * mean;
-        rv[p.rv_off + c] = (1.0 - p.momentum) * rv[p.rv_off + c] + p.momentum * unbiased;
-        if (c == 0u) {
-            uint lo = nb[p.nb_off] + 1u;
-            nb[p.nb_off] = lo;
-            if (lo == 0u) nb[p.nb_off + 1] += 1u;
-        }
+        uint at = p.st_off + (p.mode == 1u ? p.C : 0u) + c;
+        st[at] = p.p0 + first < p.C ? sum : st[at] + sum; // the first chunk holding channel c writes
     }
 }

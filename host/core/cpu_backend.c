@@ -139,7 +139,8 @@ static cvl_pool_geom pool_geom(const cvl_tensor *x, const cvl_tensor *y, const i
     cvl_pool_geom g = {
         .N = (int)x->shape[0], .C = (int)x->shape[1], .H = (int)x->shape[2], .W = (int)x->shape[3],
         .P = global ? 1 : (int)y->shape[2], .Q = global ? 1 : (int)y->shape[3],
-        .k = global ? (int)x->shape[2] : (int)ip[1], .stride = global ? 1 : (int)ip[2],
+        .kh = global ? (int)x->shape[2] : (int)ip[1], .kw = global ? (int)x->shape[3] : (int)ip[1],
+        .stride = global ? 1 : (int)ip[2],
         .pad = global ? 0 : (int)ip[3], .max = ip[0] == CVL_OP_MAX_POOL,
     };
     return g;

@@ -216,7 +216,7 @@ typedef struct pool_job {
 
 /* The common case: 2x2 windows, stride 2, no padding. */
 static bool pool_2x2(const cvl_pool_geom *g) {
-    return g->k == 2 && g->stride == 2 && g->pad == 0 && g->P == g->H / 2 && g->Q == g->W / 2;
+    return g->kh == 2 && g->kw == 2 && g->stride == 2 && g->pad == 0 && g->P == g->H / 2 && g->Q == g->W / 2;
 }
 
 static void pool_fwd_part(void *ctx, int64_t b, int64_t e, int t) {
@@ -245,17 +245,17 @@ static void pool_fwd_part(void *ctx, int64_t b, int64_t e, int t) {
         }
         return;
     }
-    float inv = 1.0f / (float)(g->k * g->k);
+    float inv = 1.0f / (float)(g->kh * g->kw);
     for (int64_t nc = b; nc < e; nc++) {
         const float *x = j->in + (size_t)nc * g->H * g->W;
         float *y = j->out + (size_t)nc * g->P * g->Q;
         for (int p = 0; p < g->P; p++)
             for (int q = 0; q < g->Q; q++) {
                 float acc = g->max ? -FLT_MAX : 0.0f;
-                for (int r = 0; r < g->k; r++) {
+                for (int r = 0; r < g->kh; r++) {
                     int h = p * g->stride - g->pad + r;
                     if (h < 0 || h >= g->H) continue;
-                    for (int s = 0; s < g->k; s++) {
+                    for (int s = 0; s < g->kw; s++) {
                         int w = q * g->stride - g->pad + s;
                         if (w < 0 || w >= g->W) continue;
                         float v = x[h * g->W + w];
@@ -280,7 +280,7 @@ static void pool_bwd_part(void *ctx, int64_t b, int64_t e, int t) {
     (void)t;
     pool_job *j = ctx;
     const cvl_pool_geom *g = j->g;
-    float inv = 1.0f / (float)(g->k * g->k);
+    float inv = 1.0f / (float)(g->kh * g->kw);
     /* 2x2 windows tile an even plane exactly: every input gets written below. */
     if (!(pool_2x2(g) && g->H % 2 == 0 && g->W % 2 == 0))
         memset(j->out + (size_t)b * g->H * g->W, 0, (size_t)(e - b) * g->H * g->W * sizeof(float));
@@ -314,10 +314,10 @@ static void pool_bwd_part(void *ctx, int64_t b, int64_t e, int t) {
             for (int q = 0; q < g->Q; q++) {
                 float d = dy[p * g->Q + q];
                 bool done = false;
-                for (int r = 0; r < g->k && !done; r++) {
+                for (int r = 0; r < g->kh && !done; r++) {
                     int h = p * g->stride - g->pad + r;
                     if (h < 0 || h >= g->H) continue;
-                    for (int s = 0; s < g->k; s++) {
+                    for (int s = 0; s < g->kw; s++) {
                         int w = q * g->stride - g->pad + s;
                         if (w < 0 || w >= g->W) continue;
                         if (!g->max) {

@@ -83,7 +83,7 @@ void cvl_bn_backward_fused(float *din, float *dparams, const float *dout, const 
                            cvl_pool *pool);
 
 typedef struct cvl_pool_geom {
-    int N, C, H, W, P, Q, k, stride, pad;
+    int N, C, H, W, P, Q, kh, kw, stride, pad; /* window kh x kw (global pooling: H x W) */
     bool max;
 } cvl_pool_geom;
 void cvl_pool2d_forward(float *out, const float *in, const cvl_pool_geom *g, cvl_pool *pool);

@@ -13,7 +13,10 @@
  * backward-data direction sums over channels, so its later channel chunks
  * accumulate into dx). A weight whose single filter, or an image whose
  * single group of channels (or output channel plane), exceeds a window is
- * refused naming the op. */
+ * refused naming the op.
+ *
+ * conv2d_f16.comp is the same with a and b stored as float16 (16-bit
+ * storage), widened to fp32 as they enter shared memory. */
 #include <stdio.h>
 
 #include "backend/vulkan/ops.h"
@@ -71,31 +74,48 @@ static int split(uint64_t ch[3], const cvl_vk_conv_geom *g, int mode, const uint
     }
 }
 
-/* Elements [lo, hi) of v as a window; *base is where element 0 of v would
- * sit in it, mod 2^32. */
-static cvl_status bind(cvl_vk_binding *out, uint32_t *base, const cvl_vk_device *dev, cvl_vk_view v, span s,
+/* Elements [lo, hi) of v (element size 4, or 2 for float16) as a window;
+ * *base is where element 0 of v would sit in it, mod 2^32. */
+static cvl_status bind(cvl_vk_binding *out, uint32_t *base, const cvl_vk_device *dev, cvl_vk_view v, span s, bool half,
                        bool write, const char *what, cvl_err *err) {
     uint32_t off;
-    cvl_status st = cvl_vk_bind_window(out, &off, dev, v, s.lo, s.hi, write, what, err);
-    if (st) return st;
+    if (!half) {
+        cvl_status st = cvl_vk_bind_window(out, &off, dev, v, s.lo, s.hi, write, what, err);
+        if (st) return st;
+    } else {
+        if (s.hi > v.count || v.offset % 2 || v.offset + v.count * 2 > v.buf->size)
+            return cvl_err_set(err, CVL_ERR_INVALID, "%s: a tensor of %llu halves is read up to element %llu", what,
+                               (unsigned long long)v.count, (unsigned long long)s.hi);
+        uint64_t align = dev->info.storage_align;
+        uint64_t byte_lo = v.buf->offset + v.offset + s.lo * 2, byte_hi = v.buf->offset + v.offset + s.hi * 2;
+        uint64_t start = byte_lo / align * align;
+        *out = (cvl_vk_binding){v.buf->buffer, start, byte_hi - start, write};
+        if (out->range == 0) out->range = 4;
+        off = (uint32_t)((byte_lo - start) / 2);
+    }
     *base = (uint32_t)(off - s.lo); /* unsigned wrap-around: the shader adds it back */
     return CVL_OK;
 }
 
-cvl_status cvl_vk_conv2d(cvl_vk_seq *seq, cvl_vk_view out, cvl_vk_view a, cvl_vk_view b, const cvl_vk_conv_geom *g,
-                         int mode, cvl_err *err) {
+static cvl_status conv2d(cvl_vk_seq *seq, cvl_vk_view out, cvl_vk_view a, cvl_vk_view b, const cvl_vk_conv_geom *g,
+                         int mode, bool f16, cvl_err *err) {
     cvl_vk_device *dev = cvl_vk_seq_device(seq);
     static const char *const names[] = {"conv2d", "conv2d_bwd_data", "conv2d_bwd_weight"};
     char what[128];
     if (mode < 0 || mode > 2) return cvl_err_set(err, CVL_ERR_INVALID, "conv2d: mode %d is not 0, 1 or 2", mode);
-    snprintf(what, sizeof what, "%s N%u C%u %ux%u K%u %ux%u s%u p%u d%u g%u", names[mode], g->N, g->C, g->H, g->W,
-             g->K, g->R, g->S, g->sh, g->ph, g->dh, g->groups);
+    snprintf(what, sizeof what, "%s%s N%u C%u %ux%u K%u %ux%u s%u p%u d%u g%u", names[mode], f16 ? "_f16" : "", g->N,
+             g->C, g->H, g->W, g->K, g->R, g->S, g->sh, g->ph, g->dh, g->groups);
+    if (f16 && !dev->info.storage16)
+        return cvl_err_set(err, CVL_ERR_UNSUPPORTED,
+                           "%s: conv2d_f16.comp needs storageBuffer16BitAccess (VK_KHR_16bit_storage), which %s lacks",
+                           what, dev->info.name);
     if (g->groups == 0 || g->C % g->groups || g->K % g->groups || g->sh == 0 || g->sw == 0)
         return cvl_err_set(err, CVL_ERR_INVALID, "%s: groups must divide C and K, strides must be positive", what);
     if (g->N == 0 || g->K == 0 || g->C == 0 || (uint64_t)g->H * g->W == 0 || (uint64_t)g->P * g->Q == 0)
         return CVL_OK;
     uint32_t Cg = g->C / g->groups, Kg = g->K / g->groups;
-    uint64_t lim4 = cvl_vk_window_limit(dev), lim[3] = {lim4, lim4, lim4}, ch[3];
+    uint64_t lim4 = cvl_vk_window_limit(dev), lim2 = 2 * lim4 < (1ull << 31) ? 2 * lim4 : (1ull << 31);
+    uint64_t lim[3] = {lim4, f16 ? lim2 : lim4, f16 ? lim2 : lim4}, ch[3];
     int why = split(ch, g, mode, lim, dev->info.max_group_count[2]);
     if (why == FILTER_TOO_LARGE)
         return cvl_err_set(err, CVL_ERR_UNSUPPORTED,
@@ -113,7 +133,8 @@ cvl_status cvl_vk_conv2d(cvl_vk_seq *seq, cvl_vk_view out, cvl_vk_view a, cvl_vk
     uint32_t local = (t.bm / t.tm) * (t.bn / t.tn);
     cvl_vk_spec spec = {.n = 9, .v = {local, 1, 1, t.bm, t.bn, t.bk, t.tm, t.tn, (uint32_t)mode}};
     const cvl_vk_pipeline *p;
-    cvl_status st = cvl_vk_pipeline_get(&p, dev, CVL_VK_CONV2D, &spec, 4 * t.bk * (t.bm + t.bn), err);
+    cvl_status st = cvl_vk_pipeline_get(&p, dev, f16 ? CVL_VK_CONV2D_F16 : CVL_VK_CONV2D, &spec,
+                                        4 * t.bk * (t.bm + t.bn), err);
     if (st) return st;
     uint64_t gx = (Nn + t.bn - 1) / t.bn, gy = ((mode == 1 ? M : ch[2]) + t.bm - 1) / t.bm;
     if (gx > dev->info.max_group_count[0] || gy > dev->info.max_group_count[1])
@@ -135,11 +156,21 @@ cvl_status cvl_vk_conv2d(cvl_vk_seq *seq, cvl_vk_view out, cvl_vk_view a, cvl_vk
                                      (uint32_t)(c.k1 - c.k0), acc ? 1u : 0u};
                 cvl_vk_binding bd[3];
                 for (int i = 0; i < 3 && st == CVL_OK; i++)
-                    st = bind(&bd[i], &push[16 + i], dev, v[i], w[i], i == 0, what, err);
+                    st = bind(&bd[i], &push[16 + i], dev, v[i], w[i], f16 && i > 0, i == 0, what, err);
                 uint64_t z = mode == 2 ? c.g1 - c.g0 : (c.n1 - c.n0) * (c.g1 - c.g0);
                 uint32_t groups[3] = {(uint32_t)gx, (uint32_t)(((mode == 1 ? M : c.k1 - c.k0) + t.bm - 1) / t.bm),
                                       (uint32_t)z};
                 if (st == CVL_OK) st = cvl_vk_seq_dispatch(seq, p, bd, push, groups, what, err);
             }
     return st;
+}
+
+cvl_status cvl_vk_conv2d(cvl_vk_seq *seq, cvl_vk_view out, cvl_vk_view a, cvl_vk_view b, const cvl_vk_conv_geom *g,
+                         int mode, cvl_err *err) {
+    return conv2d(seq, out, a, b, g, mode, false, err);
+}
+
+cvl_status cvl_vk_conv2d_f16(cvl_vk_seq *seq, cvl_vk_view out, cvl_vk_view a, cvl_vk_view b,
+                             const cvl_vk_conv_geom *g, int mode, cvl_err *err) {
+    return conv2d(seq, out, a, b, g, mode, true, err);
 }

@@ -34,19 +34,29 @@ cvl_status cvl_vk_relu_bwd(cvl_vk_seq *seq, cvl_vk_view dx, cvl_vk_view dy, cvl_
 cvl_status cvl_vk_bias_rows(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view bias, uint32_t rows, uint32_t cols, cvl_err *err);
 /* Batch norm over (N, C, HW): statistics (2, C) -- from the batch when the
  * scalar buffer's slot 3 says training, updating the running statistics
- * and num_batches_tracked, else from the running ones -- and y = BN(x). */
+ * and num_batches_tracked, else from the running ones -- and y = BN(x).
+ * x is walked in windows of whole planes (HW floats; one larger than a
+ * window is refused); per-channel tensors are bound whole. */
 cvl_status cvl_vk_bn_stats(cvl_vk_seq *seq, cvl_vk_view stats, cvl_vk_view rmean, cvl_vk_view rvar, cvl_vk_view nbt,
                            cvl_vk_view x, cvl_vk_view scalars, uint32_t N, uint32_t C, uint32_t HW, float eps,
                            float momentum, cvl_err *err);
 cvl_status cvl_vk_bn_apply(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, cvl_vk_view stats, cvl_vk_view gamma,
                            cvl_vk_view beta, uint32_t C, uint32_t HW, cvl_err *err);
-/* params false: out = dx; true: out (2, C) = d gamma, d beta. */
+/* params false: out = dx, with 2 * C floats of scratch; true: out (2, C) =
+ * d gamma, d beta (scratch unused). */
 cvl_status cvl_vk_bn_bwd(cvl_vk_seq *seq, cvl_vk_view out, cvl_vk_view dy, cvl_vk_view x, cvl_vk_view stats,
-                         cvl_vk_view gamma, uint32_t N, uint32_t C, uint32_t HW, bool params, cvl_err *err);
-/* geom: planes (N*C), H, W, P, Q, k, stride, pad. */
-cvl_status cvl_vk_pool2d(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, const uint32_t geom[8], bool is_max, cvl_err *err);
+                         cvl_vk_view gamma, cvl_vk_view scratch, uint32_t N, uint32_t C, uint32_t HW, bool params,
+                         cvl_err *err);
+/* Pooling over `planes` (N * C) planes H x W -> P x Q, window kh x kw
+ * (global pooling: kh = H, kw = W, P = Q = 1, stride 1, pad 0). Windows hold
+ * whole planes; a plane larger than a window is refused. */
+typedef struct cvl_vk_pool_geom {
+    uint32_t planes, H, W, P, Q, kh, kw, stride, pad;
+} cvl_vk_pool_geom;
+cvl_status cvl_vk_pool2d(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, const cvl_vk_pool_geom *g, bool is_max,
+                         cvl_err *err);
 cvl_status cvl_vk_pool2d_bwd(cvl_vk_seq *seq, cvl_vk_view dx, cvl_vk_view dy, cvl_vk_view x, cvl_vk_view y,
-                             const uint32_t geom[8], bool is_max, cvl_err *err);
+                             const cvl_vk_pool_geom *g, bool is_max, cvl_err *err);
 /* x seen as (outer, D, inner): forward y = x[:, start:start+len, :];
  * backward y (outer, D, inner) = x placed at [start, start+len), zeros elsewhere. */
 cvl_status cvl_vk_slice(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, uint32_t D, uint32_t len, uint32_t start,

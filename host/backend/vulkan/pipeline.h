@@ -61,6 +61,7 @@ typedef enum cvl_vk_kernel {
     CVL_VK_ADAM,
     CVL_VK_RMSPROP,
     CVL_VK_MATMUL_F16, /* register-tiled, A and B stored as float16 (16-bit storage) */
+    CVL_VK_CONV2D_F16, /* conv2d.comp with its two inputs stored as float16 */
     CVL_VK_KERNEL_COUNT
 } cvl_vk_kernel;
 

@@ -19,12 +19,6 @@ bool cvl_vkb_supported(const cvl_tensor *t, const char **why) {
     case CVL_OPK_PERMUTE_BWD:
         *why = "not produced by autodiff (concat and permute differentiate through slice and permute)";
         return false;
-    case CVL_OPK_GPOOL:
-    case CVL_OPK_GPOOL_BWD: {
-        const cvl_tensor *x = t->op == CVL_OPK_GPOOL ? t->src[0] : t->src[1];
-        *why = "global pooling of a non-square map";
-        return x->shape[2] == x->shape[3];
-    }
     default:
         if (t->op >= 0 && t->op < CVL_OPK_COUNT) return true;
         *why = "unknown op";
@@ -43,6 +37,8 @@ uint64_t cvl_vkb_scratch_need(const cvl_vkb *b, const cvl_graph *g) {
             k = cvl_vk_partials_scratch(dev_of(b), cvl_tensor_numel(t->src[0]));
         if ((t->op == CVL_OPK_LOSS || t->op == CVL_OPK_LOSS_BWD) && t->ip[0] == CVL_OP_CROSS_ENTROPY)
             k = CVL_VK_CE_SCRATCH;
+        if (t->op == CVL_OPK_BN_BWD) /* the per-channel sums behind dx */
+            k = 2 * (uint64_t)t->shape[1];
         if (t->op == CVL_OPK_GRAD_NORM)
             for (int32_t j = 0; j < g->n_forward; j++)
                 if (g->nodes[j]->op == CVL_OPK_PARAM && g->nodes[j]->grad)
@@ -277,7 +273,7 @@ static cvl_status record_conv(cvl_vkb *b, cvl_vk_seq *seq, const cvl_tensor *t, 
     return st;
 }
 
-/* batch norm, pooling, slices: as recorded since the cnn first trained */
+/* batch norm, pooling (global pooling: one kh x kw = H x W window), slices */
 static cvl_status record_norm_pool(cvl_vkb *b, cvl_vk_seq *seq, const cvl_tensor *t, cvl_err *e) {
     cvl_tensor *const *s = t->src;
     cvl_vk_view scal = {&b->scalars, 0, 16};
@@ -299,7 +295,8 @@ static cvl_status record_norm_pool(cvl_vkb *b, cvl_vk_seq *seq, const cvl_tensor
         uint32_t N = (uint32_t)x->shape[0], C = (uint32_t)x->shape[1], HW = (uint32_t)(cvl_tensor_numel(x) / ((size_t)N * C));
         bool params = t->op == CVL_OPK_BN_BWD_PARAMS;
         cvl_vk_view gamma = params ? V(s[2]) : V(s[3]); /* unused by the params pass */
-        return cvl_vk_bn_bwd(seq, V(t), V(s[0]), V(x), V(s[2]), gamma, N, C, HW, params, e);
+        cvl_vk_view scratch = {&b->scratch, 0, b->scratch_count};
+        return cvl_vk_bn_bwd(seq, V(t), V(s[0]), V(x), V(s[2]), gamma, scratch, N, C, HW, params, e);
     }
     case CVL_OPK_SLICE:
     case CVL_OPK_SLICE_BWD: {
@@ -314,13 +311,13 @@ static cvl_status record_norm_pool(cvl_vkb *b, cvl_vk_seq *seq, const cvl_tensor
     default: { /* pooling */
         bool fwd = t->op == CVL_OPK_POOL2D || t->op == CVL_OPK_GPOOL, global = t->op == CVL_OPK_GPOOL || t->op == CVL_OPK_GPOOL_BWD;
         const cvl_tensor *x = fwd ? s[0] : s[1], *y = fwd ? t : s[2];
-        uint32_t H = (uint32_t)x->shape[2], W = (uint32_t)x->shape[3];
-        uint32_t geom[8] = {(uint32_t)(x->shape[0] * x->shape[1]), H, W, global ? 1 : (uint32_t)y->shape[2],
-                            global ? 1 : (uint32_t)y->shape[3], global ? H : (uint32_t)t->ip[1],
-                            global ? 1 : (uint32_t)t->ip[2], global ? 0 : (uint32_t)t->ip[3]};
+        uint32_t H = (uint32_t)x->shape[2], W = (uint32_t)x->shape[3], k = (uint32_t)t->ip[1];
+        cvl_vk_pool_geom pg = {(uint32_t)(x->shape[0] * x->shape[1]), H, W, global ? 1 : (uint32_t)y->shape[2],
+                               global ? 1 : (uint32_t)y->shape[3], global ? H : k, global ? W : k,
+                               global ? 1 : (uint32_t)t->ip[2], global ? 0 : (uint32_t)t->ip[3]};
         bool is_max = t->ip[0] == CVL_OP_MAX_POOL;
-        if (fwd) return cvl_vk_pool2d(seq, V(t), V(x), geom, is_max, e);
-        return cvl_vk_pool2d_bwd(seq, V(t), V(s[0]), V(x), V(y), geom, is_max, e);
+        if (fwd) return cvl_vk_pool2d(seq, V(t), V(x), &pg, is_max, e);
+        return cvl_vk_pool2d_bwd(seq, V(t), V(s[0]), V(x), V(y), &pg, is_max, e);
     }
     }
 }
