@@ -11,7 +11,9 @@
 // One dispatch is one chunk (op_conv2d.c splits a convolution so that
 // every window fits maxStorageBufferRange): images [n0, n0+N), groups
 // [g0, g0+gn), and within a group the output channels [k0, k0+kn) -- the
-// GEMM's rows in modes 0 and 2, a slice of the reduction in mode 1. Indices
+// GEMM's rows in modes 0 and 2, a slice of the reduction in mode 1. In
+// mode 2, whose reduction runs over (image, output position) pairs, n0 and
+// N count those pairs: pairs [n0, n0+N) of the N*P*Q. Indices
 // are computed over the whole tensors; o_off, a_off, b_off are where
 // element 0 of each tensor would sit in its bound window (mod 2^32, so a
 // window starting past element 0 works with uint wrap-around). With
@@ -44,7 +46,7 @@ uint Kg() { return p.K / p.groups; }
 void dims(out uint M, out uint Nn, out uint Kd) {
     if (MODE == 0) { M = p.kn; Nn = p.P_ * p.Q; Kd = Cg() * p.R * p.S; }
     else if (MODE == 1) { M = Cg(); Nn = p.H * p.W; Kd = p.kn * p.R * p.S; }
-    else { M = p.kn; Nn = Cg() * p.R * p.S; Kd = p.N * p.P_ * p.Q; }
+    else { M = p.kn; Nn = Cg() * p.R * p.S; Kd = p.N; }
 }
 
 // x[n][g*Cg + c][h][w] at output position (oh, ow) through kernel tap (r, s); 0 in padding.
@@ -60,7 +62,7 @@ float load_a(uint n, uint g, uint i, uint k) {
         uint rs = p.R * p.S, kk = p.k0 + k / rs, t = k % rs;
         return a[p.a_off + ((g * Kg() + kk) * Cg() + i) * rs + t];
     }
-    uint pq = p.P_ * p.Q, nn = p.n0 + k / pq, j = k % pq;                            // dy[nn][g*Kg+k0+i][j]
+    uint pq = p.P_ * p.Q, t = p.n0 + k, nn = t / pq, j = t % pq;                     // dy[nn][g*Kg+k0+i][j]
     return a[p.a_off + (nn * p.K + g * Kg() + p.k0 + i) * pq + j];
 }
 
@@ -77,7 +79,7 @@ float load_b(uint n, uint g, uint k, uint j) {
         if (oh >= p.P_ || ow >= p.Q) return 0.0;
         return b[p.b_off + ((n * p.K + g * Kg() + kk) * p.P_ + oh) * p.Q + ow];
     }
-    uint pq = p.P_ * p.Q, nn = p.n0 + k / pq, jj = k % pq;                           // col[(nn, jj)][j]
+    uint pq = p.P_ * p.Q, t = p.n0 + k, nn = t / pq, jj = t % pq;                    // col[(nn, jj)][j]
     uint rs = p.R * p.S, c = j / rs, r = (j % rs) / p.S, s = j % p.S;
     return x_at(nn, g, c, jj / p.Q, jj % p.Q, r, s);
 }

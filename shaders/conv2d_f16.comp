@@ -33,7 +33,7 @@ uint Kg() { return p.K / p.groups; }
 void dims(out uint M, out uint Nn, out uint Kd) {
     if (MODE == 0) { M = p.kn; Nn = p.P_ * p.Q; Kd = Cg() * p.R * p.S; }
     else if (MODE == 1) { M = Cg(); Nn = p.H * p.W; Kd = p.kn * p.R * p.S; }
-    else { M = p.kn; Nn = Cg() * p.R * p.S; Kd = p.N * p.P_ * p.Q; }
+    else { M = p.kn; Nn = Cg() * p.R * p.S; Kd = p.N; }
 }
 
 // x[n][g*Cg + c][h][w] at output position (oh, ow) through kernel tap (r, s); 0 in padding.
@@ -49,7 +49,7 @@ float load_a(uint n, uint g, uint i, uint k) {
         uint rs = p.R * p.S, kk = p.k0 + k / rs, t = k % rs;
         return float(a[p.a_off + ((g * Kg() + kk) * Cg() + i) * rs + t]);
     }
-    uint pq = p.P_ * p.Q, nn = p.n0 + k / pq, j = k % pq;                            // dy[nn][g*Kg+k0+i][j]
+    uint pq = p.P_ * p.Q, t = p.n0 + k, nn = t / pq, j = t % pq;                     // dy[nn][g*Kg+k0+i][j]
     return float(a[p.a_off + (nn * p.K + g * Kg() + p.k0 + i) * pq + j]);
 }
 
@@ -66,7 +66,7 @@ float load_b(uint n, uint g, uint k, uint j) {
         if (oh >= p.P_ || ow >= p.Q) return 0.0;
         return float(b[p.b_off + ((n * p.K + g * Kg() + kk) * p.P_ + oh) * p.Q + ow]);
     }
-    uint pq = p.P_ * p.Q, nn = p.n0 + k / pq, jj = k % pq;                           // col[(nn, jj)][j]
+    uint pq = p.P_ * p.Q, t = p.n0 + k, nn = t / pq, jj = t % pq;                    // col[(nn, jj)][j]
     uint rs = p.R * p.S, c = j / rs, r = (j % rs) / p.S, s = j % p.S;
     return x_at(nn, g, c, jj / p.Q, jj % p.Q, r, s);
 }

@@ -15,6 +15,10 @@
  * single group of channels (or output channel plane), exceeds a window is
  * refused naming the op.
  *
+ * On a software device the GEMM's reduction per dispatch is bounded too
+ * (max_reduction): backward-weight's pairs of (image, output position) in
+ * pieces, backward-data's channels in chunks, both accumulating.
+ *
  * conv2d_f16.comp is the same with a and b stored as float16 (16-bit
  * storage), widened to fp32 as they enter shared memory. */
 #include <stdio.h>
@@ -45,12 +49,28 @@ static void windows(span w[3], const cvl_vk_conv_geom *g, int mode, const chunk 
     w[k_role_y[mode]] = y;
 }
 
-enum { FITS, FILTER_TOO_LARGE, IMAGE_TOO_LARGE };
+/* llvmpipe (lavapipe) ends every loop of a shader invocation, silently,
+ * once 65535 loop iterations have run in it all told: a longer reduction
+ * leaves the GEMM short and later loops (the output's) unrun -- measured:
+ * backward-weight over 64 images of 28x28 lost a third of dW. On a software
+ * device a dispatch's reduction stays under it, counting per BK step the
+ * k loop, both tile loads' loops, the inner loop (if not unrolled) and
+ * slack for the barriers; 60000 leaves room for the loops around. */
+static uint64_t max_reduction(const cvl_vk_device *dev, const cvl_vk_matmul_tiles *t) {
+    if (dev->info.type != VK_PHYSICAL_DEVICE_TYPE_CPU) return UINT64_MAX;
+    uint64_t nt = (t->bm / t->tm) * (t->bn / t->tn);
+    uint64_t per_step = 4 + (t->bk * t->bm + nt - 1) / nt + (t->bk * t->bn + nt - 1) / nt + t->bk;
+    return 60000 / per_step * t->bk;
+}
+
+enum { FITS, FILTER_TOO_LARGE, IMAGE_TOO_LARGE, REDUCTION_TOO_LONG };
 
 /* Chunk sizes (images, groups, channels) so that every window fits `lim`
- * (per binding, in elements) and z fits; FITS, or why not. */
-static int split(uint64_t ch[3], const cvl_vk_conv_geom *g, int mode, const uint64_t lim[3], uint64_t max_z) {
-    uint64_t Kg = g->K / g->groups;
+ * (per binding, in elements), z fits, and backward-data's reduction (channels
+ * x R x S) is at most max_kd; FITS, or why not. */
+static int split(uint64_t ch[3], const cvl_vk_conv_geom *g, int mode, const uint64_t lim[3], uint64_t max_z,
+                 uint64_t max_kd) {
+    uint64_t Kg = g->K / g->groups, RS = (uint64_t)g->R * g->S;
     ch[1] = g->groups < max_z ? g->groups : max_z;
     ch[0] = g->N;
     if (mode != 2 && ch[0] > max_z / ch[1]) ch[0] = max_z / ch[1];
@@ -61,9 +81,13 @@ static int split(uint64_t ch[3], const cvl_vk_conv_geom *g, int mode, const uint
         windows(w, g, mode, &c);
         bool over[3];
         for (int i = 0; i < 3; i++) over[i] = w[i].hi - w[i].lo > lim[i];
-        if (!over[0] && !over[1] && !over[2]) return FITS;
+        bool too_long = mode == 1 && ch[2] * RS > max_kd;
+        if (!over[0] && !over[1] && !over[2] && !too_long) return FITS;
         int dim;
-        if (over[k_role_w[mode]]) dim = ch[1] > 1 ? 1 : ch[2] > 1 ? 2 : -1;
+        if (!over[0] && !over[1] && !over[2]) { /* too long: channels, one group at a time */
+            if (ch[1] == 1 && ch[2] == 1) return REDUCTION_TOO_LONG;
+            dim = ch[1] > 1 ? 1 : 2;
+        } else if (over[k_role_w[mode]]) dim = ch[1] > 1 ? 1 : ch[2] > 1 ? 2 : -1;
         else if (ch[0] > 1) dim = 0;
         else if (over[k_role_y[mode]] && (ch[1] > 1 || ch[2] > 1)) dim = ch[1] > 1 ? 1 : 2;
         else if (over[k_role_x[mode]] && ch[1] > 1) dim = 1;
@@ -116,7 +140,16 @@ static cvl_status conv2d(cvl_vk_seq *seq, cvl_vk_view out, cvl_vk_view a, cvl_vk
     uint32_t Cg = g->C / g->groups, Kg = g->K / g->groups;
     uint64_t lim4 = cvl_vk_window_limit(dev), lim2 = 2 * lim4 < (1ull << 31) ? 2 * lim4 : (1ull << 31);
     uint64_t lim[3] = {lim4, f16 ? lim2 : lim4, f16 ? lim2 : lim4}, ch[3];
-    int why = split(ch, g, mode, lim, dev->info.max_group_count[2]);
+    if ((uint64_t)g->N * g->P * g->Q > UINT32_MAX)
+        return cvl_err_set(err, CVL_ERR_UNSUPPORTED, "%s: N x P x Q exceeds 2^32", what);
+    uint32_t M, Nn;
+    if (mode == 0) M = Kg, Nn = g->P * g->Q;
+    else if (mode == 1) M = Cg, Nn = g->H * g->W;
+    else M = Kg, Nn = Cg * g->R * g->S;
+    /* backward-data's tiles do not depend on the split: its reduction bound is known before */
+    cvl_vk_matmul_tiles t = cvl_vk_matmul_pick_tiles(dev, M, Nn);
+    uint64_t max_kd = max_reduction(dev, &t);
+    int why = split(ch, g, mode, lim, dev->info.max_group_count[2], mode == 1 ? max_kd : UINT64_MAX);
     if (why == FILTER_TOO_LARGE)
         return cvl_err_set(err, CVL_ERR_UNSUPPORTED,
                            "%s: one filter (%u x %ux%u = %llu floats) exceeds one storage window (%llu floats)", what,
@@ -125,11 +158,11 @@ static cvl_status conv2d(cvl_vk_seq *seq, cvl_vk_view out, cvl_vk_view a, cvl_vk
         return cvl_err_set(err, CVL_ERR_UNSUPPORTED,
                            "%s: one image (%u channels of %ux%u in, %ux%u per output channel) does not fit one storage "
                            "window (%llu floats)", what, Cg, g->H, g->W, g->P, g->Q, (unsigned long long)lim4);
-    uint32_t M, Nn;
-    if (mode == 0) M = Kg, Nn = g->P * g->Q;
-    else if (mode == 1) M = Cg, Nn = g->H * g->W;
-    else M = Kg, Nn = Cg * g->R * g->S;
-    cvl_vk_matmul_tiles t = cvl_vk_matmul_pick_tiles(dev, mode == 1 ? M : (uint32_t)ch[2], Nn);
+    if (mode != 1) t = cvl_vk_matmul_pick_tiles(dev, (uint32_t)ch[2], Nn), max_kd = max_reduction(dev, &t);
+    if (why == REDUCTION_TOO_LONG || (mode == 0 && (uint64_t)Cg * g->R * g->S > max_kd))
+        return cvl_err_set(err, CVL_ERR_UNSUPPORTED,
+                           "%s: a reduction of %u x %ux%u exceeds the %llu steps %s runs in one loop", what,
+                           mode == 0 ? Cg : 1, g->R, g->S, (unsigned long long)max_kd, dev->info.name);
     uint32_t local = (t.bm / t.tm) * (t.bn / t.tn);
     cvl_vk_spec spec = {.n = 9, .v = {local, 1, 1, t.bm, t.bn, t.bk, t.tm, t.tn, (uint32_t)mode}};
     const cvl_vk_pipeline *p;
@@ -149,18 +182,26 @@ static cvl_status conv2d(cvl_vk_seq *seq, cvl_vk_view out, cvl_vk_view a, cvl_vk
                            k0, k0 + ch[2] < Kg ? k0 + ch[2] : Kg};
                 span w[3];
                 windows(w, g, mode, &c);
-                bool acc = (mode == 2 && n0 > 0) || (mode == 1 && k0 > 0);
-                uint32_t push[25] = {(uint32_t)(c.n1 - c.n0), g->C, g->H, g->W, g->K, g->R, g->S, g->P, g->Q,
-                                     g->sh, g->sw, g->ph, g->pw, g->dh, g->dw, g->groups, 0, 0, 0,
-                                     (uint32_t)c.n0, (uint32_t)c.g0, (uint32_t)(c.g1 - c.g0), (uint32_t)c.k0,
-                                     (uint32_t)(c.k1 - c.k0), acc ? 1u : 0u};
-                cvl_vk_binding bd[3];
-                for (int i = 0; i < 3 && st == CVL_OK; i++)
-                    st = bind(&bd[i], &push[16 + i], dev, v[i], w[i], f16 && i > 0, i == 0, what, err);
-                uint64_t z = mode == 2 ? c.g1 - c.g0 : (c.n1 - c.n0) * (c.g1 - c.g0);
-                uint32_t groups[3] = {(uint32_t)gx, (uint32_t)(((mode == 1 ? M : c.k1 - c.k0) + t.bm - 1) / t.bm),
-                                      (uint32_t)z};
-                if (st == CVL_OK) st = cvl_vk_seq_dispatch(seq, p, bd, push, groups, what, err);
+                /* backward-weight: pairs (image, output position) [t0, t1) of the chunk's images per dispatch */
+                uint64_t PQ = (uint64_t)g->P * g->Q, t_end = mode == 2 ? c.n1 * PQ : 0;
+                uint64_t t0 = mode == 2 ? c.n0 * PQ : 0;
+                do {
+                    uint64_t t1 = t_end - t0 < max_kd ? t_end : t0 + max_kd;
+                    bool acc = (mode == 2 && t0 > 0) || (mode == 1 && k0 > 0);
+                    uint32_t push[25] = {(uint32_t)(mode == 2 ? t1 - t0 : c.n1 - c.n0), g->C, g->H, g->W, g->K,
+                                         g->R, g->S, g->P, g->Q, g->sh, g->sw, g->ph, g->pw, g->dh, g->dw,
+                                         g->groups, 0, 0, 0, (uint32_t)(mode == 2 ? t0 : c.n0), (uint32_t)c.g0,
+                                         (uint32_t)(c.g1 - c.g0), (uint32_t)c.k0, (uint32_t)(c.k1 - c.k0),
+                                         acc ? 1u : 0u};
+                    cvl_vk_binding bd[3];
+                    for (int i = 0; i < 3 && st == CVL_OK; i++)
+                        st = bind(&bd[i], &push[16 + i], dev, v[i], w[i], f16 && i > 0, i == 0, what, err);
+                    uint64_t z = mode == 2 ? c.g1 - c.g0 : (c.n1 - c.n0) * (c.g1 - c.g0);
+                    uint32_t groups[3] = {(uint32_t)gx,
+                                          (uint32_t)(((mode == 1 ? M : c.k1 - c.k0) + t.bm - 1) / t.bm), (uint32_t)z};
+                    if (st == CVL_OK) st = cvl_vk_seq_dispatch(seq, p, bd, push, groups, what, err);
+                    t0 = t1;
+                } while (st == CVL_OK && t0 < t_end);
             }
     return st;
 }

@@ -5,7 +5,10 @@
  * whose storage windows are 1 KiB, so that every convolution is cut into
  * chunks of images (backward-weight accumulating into dW), of groups and of
  * output channels (backward-data accumulating into dx), and once more with
- * maxComputeWorkGroupCount[2] lowered to 4 (the batch chunked to fit z).
+ * maxComputeWorkGroupCount[2] lowered to 4 (the batch chunked to fit z),
+ * and backward-weight over 50,000 (image, position) pairs, which lavapipe
+ * runs in pieces (its loops stop after 65535 iterations: unsplit, a third
+ * of dW was lost).
  * Bound: max |vk - cpu| / max |cpu| <= 1e-5. A filter or an image that
  * cannot fit a window is refused in one line naming the op. Validation on;
  * any message fails. */
@@ -161,6 +164,11 @@ int main(void) {
         check_case(dev, &split_cases[1], "z <= 4", z_chunks[0]);
         check_case(dev, &split_cases[2], "z <= 4", z_chunks[1]);
         dev->info.max_group_count[2] = z;
+        /* long reductions, in both software tilings (32x32/4x4, 64x64/8x8) */
+        static const conv_case long_cases[] = {{64, 1, 28, 28, 8, 3, 1, 1, 1, 1}, {24, 32, 28, 28, 64, 3, 1, 1, 1, 1}};
+        bool software = dev->info.type == VK_PHYSICAL_DEVICE_TYPE_CPU;
+        static const uint32_t pieces[2][3] = {{1, 1, 1}, {1, 1, 2}};
+        for (size_t c = 0; c < 2; c++) check_case(dev, &long_cases[c], "long", pieces[software]);
         cvl_vk_device_free(dev);
     }
     cvl_vk_device_opts small = {.max_range = 1024, .no_disk_cache = true};
