@@ -10,18 +10,11 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tap import check, done  # noqa: E402
+
+
 HOST, PLUGINS = sys.argv[1], sys.argv[2]
-n = failed = 0
-
-
-def check(cond, what, detail=""):
-    global n, failed
-    n += 1
-    if not cond:
-        failed += 1
-        for line in str(detail).splitlines():
-            print(f"# {line}")
-    print(f"{'' if cond else 'not '}ok {n} - {what}")
 
 
 def run(*args, env_extra=None):
@@ -107,5 +100,4 @@ try:
 finally:
     shutil.rmtree(tmp)
 
-print(f"1..{n}")
-sys.exit(1 if failed else 0)
+done()

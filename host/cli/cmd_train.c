@@ -1,14 +1,13 @@
 /* cmd_train.c -- train, eval, predict, check, config-docs. */
 #define _GNU_SOURCE
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "train/train.h"
+#include "util/fsutil.h"
 
 /* Options the commands share. */
 typedef struct args {
@@ -274,23 +273,13 @@ int cvl_cmd_check(cvl_cli *cli, int argc, char **argv) {
     if (a.out_dir) {
         snprintf(dir, sizeof dir, "%s", a.out_dir);
     } else {
-        char src[512];
-        snprintf(src, sizeof src, "%s", a.positional[0]);
-        char *base = basename(src), *dot = strrchr(base, '.');
-        if (dot) *dot = '\0';
-        snprintf(dir, sizeof dir, "%s/check-%s", cvl_config_string(&cfg, "run_dir"), base);
+        char stem[256];
+        snprintf(dir, sizeof dir, "%s/check-%s", cvl_config_string(&cfg, "run_dir"),
+                 cvl_path_stem(stem, sizeof stem, a.positional[0]));
     }
-    char cmd[1100];
-    snprintf(cmd, sizeof cmd, "%s", dir);
-    for (char *p = cmd + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(cmd, 0777);
-            *p = '/';
-        }
-    mkdir(cmd, 0777);
     cvl_err e = {0};
-    cvl_status st = cvl_check(cvl_cli_registry(cli), &cfg, &a.opt, dir, &e);
+    cvl_status st = cvl_mkdirs(dir, &e);
+    if (st == CVL_OK) st = cvl_check(cvl_cli_registry(cli), &cfg, &a.opt, dir, &e);
     cvl_config_free(&cfg);
     if (st != CVL_OK) {
         fprintf(stderr, "cvl-host: %s\n", e.msg);

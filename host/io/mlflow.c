@@ -18,6 +18,7 @@
 
 #include "io/atomic_file.h"
 #include "io/metrics_log.h"
+#include "util/fsutil.h"
 
 #define MAX_PARAM_VALUE 6000
 
@@ -46,30 +47,6 @@ static void random_bytes(uint8_t *p, size_t n) {
     /* getrandom cannot fail for small requests once the pool is ready; the
      * clock keeps ids distinct even if it somehow did. */
     for (int64_t t = now_ms() ^ (int64_t)getpid() << 20; got < n; got++, t >>= 3) p[got] = (uint8_t)t;
-}
-
-static cvl_status mkdir_one(const char *path, cvl_err *e) {
-    if (mkdir(path, 0777) == 0 || errno == EEXIST) {
-        struct stat sb;
-        if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return CVL_OK;
-        return cvl_err_set(e, CVL_ERR_IO, "%s: exists and is not a directory", path);
-    }
-    return cvl_err_set(e, CVL_ERR_IO, "%s: cannot create directory: %s", path, strerror(errno));
-}
-
-/* mkdir -p */
-static cvl_status mkdirs(const char *path, cvl_err *e) {
-    char buf[PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return cvl_err_set(e, CVL_ERR_INVALID, "%s: path too long", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            cvl_status st = mkdir_one(buf, e);
-            *p = '/';
-            if (st != CVL_OK) return st;
-        }
-    return mkdir_one(buf, e);
 }
 
 /* 'value' as a YAML single-quoted scalar into f; false on control characters. */
@@ -121,7 +98,7 @@ static cvl_status abs_path(char out[PATH_MAX], const char *path, cvl_err *e) {
 static cvl_status write_experiment_meta(const char *root_abs, const char *id, const char *name, cvl_err *e) {
     char dir[PATH_MAX], path[PATH_MAX + 16];
     snprintf(dir, sizeof dir, "%s/%s", root_abs, id);
-    cvl_status st = mkdir_one(dir, e);
+    cvl_status st = cvl_mkdirs(dir, e);
     if (st != CVL_OK) return st;
     snprintf(path, sizeof path, "%s/meta.yaml", dir);
     cvl_atomic_file *f;
@@ -224,12 +201,12 @@ static bool yaml_get(char *out, size_t cap, const char *path, const char *key) {
 static cvl_status ensure_root(char root_abs[PATH_MAX], const char *root, cvl_err *e) {
     struct stat sb;
     bool fresh = stat(root, &sb) != 0;
-    cvl_status st = mkdirs(root, e);
+    cvl_status st = cvl_mkdirs(root, e);
     if (st == CVL_OK) st = abs_path(root_abs, root, e);
     if (st != CVL_OK) return st;
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/.trash", root_abs);
-    if ((st = mkdir_one(path, e)) != CVL_OK) return st;
+    if ((st = cvl_mkdirs(path, e)) != CVL_OK) return st;
     snprintf(path, sizeof path, "%s/0/meta.yaml", root_abs);
     if (fresh || stat(path, &sb) != 0) st = write_experiment_meta(root_abs, "0", "Default", e);
     return st;
@@ -355,7 +332,7 @@ cvl_status cvl_mlflow_run_start(cvl_mlflow_run **out, const char *root, const ch
     static const char *const sub[] = {"", "/params", "/metrics", "/artifacts", "/tags"};
     for (int i = 0; i < 5 && st == CVL_OK; i++) {
         snprintf(path, sizeof path, "%s%s", r->dir, sub[i]);
-        st = mkdir_one(path, e);
+        st = cvl_mkdirs(path, e);
     }
     if (st == CVL_OK) st = write_run_meta(r, CVL_MLFLOW_RUNNING, 0, e);
     if (st == CVL_OK) st = cvl_mlflow_set_tag(r, "mlflow.runName", r->name, e);
@@ -389,7 +366,7 @@ static cvl_status key_path(char out[PATH_MAX], const cvl_mlflow_run *r, const ch
         return cvl_err_set(e, CVL_ERR_INVALID, "mlflow: %s name \"%s\" makes too long a path", what, key);
     char *slash = strrchr(out, '/');
     *slash = '\0';
-    cvl_status st = mkdirs(out, e);
+    cvl_status st = cvl_mkdirs(out, e);
     *slash = '/';
     return st;
 }
@@ -453,7 +430,7 @@ cvl_status cvl_mlflow_log_artifact(cvl_mlflow_run *r, const char *src, const cha
     if (snprintf(dir, sizeof dir, "%s/artifacts%s%s", r->dir, subdir && *subdir ? "/" : "", subdir ? subdir : "") >=
         (int)sizeof dir)
         return cvl_err_set(e, CVL_ERR_INVALID, "mlflow: artifact subdirectory \"%s\" makes too long a path", subdir);
-    cvl_status st = mkdirs(dir, e);
+    cvl_status st = cvl_mkdirs(dir, e);
     if (st != CVL_OK) return st;
     snprintf(path, sizeof path, "%s/%s", dir, base);
     return cvl_atomic_copy(path, src, e);

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include "io/mlflow.h"
 #include "train/checkpoint.h"
 #include "train/session.h"
+#include "util/fsutil.h"
 
 static double now(void) {
     struct timespec ts;
@@ -49,29 +49,6 @@ double cvl_lr_at(const cvl_config *cfg, int64_t step, int64_t total) {
 
 /* ---------------------------------------------------------- run dir */
 
-static cvl_status mkdir_p(const char *path, cvl_err *e) {
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return cvl_err_set(e, CVL_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return cvl_err_set(e, CVL_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
-    return CVL_OK;
-}
-
-static void config_stem(char *out, size_t n, const cvl_config *cfg) {
-    char src[512];
-    snprintf(src, sizeof src, "%s", cfg->source);
-    char *base = basename(src), *dot = strrchr(base, '.');
-    if (dot) *dot = '\0';
-    snprintf(out, n, "%s", base);
-}
-
 static cvl_status make_run_dir(char *out, size_t n, const cvl_config *cfg, const cvl_train_options *opt, cvl_err *e) {
     if (opt->resume) {
         snprintf(out, n, "%s", opt->resume);
@@ -79,16 +56,16 @@ static cvl_status make_run_dir(char *out, size_t n, const cvl_config *cfg, const
         snprintf(out, n, "%s", opt->run_dir);
     } else {
         char stem[256], stamp[32];
-        config_stem(stem, sizeof stem, cfg);
+        cvl_path_stem(stem, sizeof stem, cfg->source);
         time_t t = time(NULL);
         struct tm tm;
         localtime_r(&t, &tm);
         strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
         snprintf(out, n, "%s/%s-%s", cvl_config_string(cfg, "run_dir"), stem, stamp);
     }
-    if (mkdir_p(out, e) != CVL_OK) return e->status;
+    if (cvl_mkdirs(out, e) != CVL_OK) return e->status;
     char ck[1100];
-    return mkdir_p(cvl_run_path(ck, sizeof ck, out, "checkpoints"), e);
+    return cvl_mkdirs(cvl_run_path(ck, sizeof ck, out, "checkpoints"), e);
 }
 
 /* Keeps the lines of metrics.jsonl up to `step` (a resumed run rewrites
@@ -290,7 +267,7 @@ static cvl_status open_outputs(run *r, cvl_err *e) {
     if (strcmp(cvl_config_string(cfg, "experiment_tracker"), "mlflow") == 0) {
         char exp_id[32], stem[256];
         const char *name = cvl_config_string(cfg, "experiment_name");
-        config_stem(stem, sizeof stem, cfg);
+        cvl_path_stem(stem, sizeof stem, cfg->source);
         const char *root = cvl_config_string(cfg, "mlflow_root");
         if (cvl_mlflow_experiment(exp_id, root, name ? name : stem, e) != CVL_OK) return e->status;
         char run_name[256];

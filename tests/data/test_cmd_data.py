@@ -5,16 +5,11 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tap import check, done  # noqa: E402
+
+
 host = sys.argv[1]
-n = 0
-failed = 0
-
-
-def check(ok, what):
-    global n, failed
-    n += 1
-    failed += not ok
-    print(("ok" if ok else "not ok") + " %d - %s" % (n, what))
 
 
 with tempfile.TemporaryDirectory() as d:
@@ -85,5 +80,4 @@ with tempfile.TemporaryDirectory() as d:
     check(r.returncode == 1 and r.stderr.startswith("cvl-host: %s: input_shape [1,28,28] disagrees with the shape after the transforms, [1,32,32]" % bad)
           and r.stderr.count("\n") == 1, "input_shape mismatch: one line, exit 1: %r" % r.stderr)
 
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+done()

@@ -16,20 +16,13 @@ import tempfile
 import time
 import zlib
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tap import check, done  # noqa: E402
+
+
 HOST, SOURCE = sys.argv[1], sys.argv[2]
 FIX = os.path.join(SOURCE, "tests", "fixtures", "models")
 FMNIST = "/usr/share/datasets/fashion-mnist"
-n = failed = 0
-
-
-def check(cond, what, detail=""):
-    global n, failed
-    n += 1
-    if not cond:
-        failed += 1
-        for line in str(detail).splitlines()[-15:]:
-            print(f"# {line}")
-    print(f"{'' if cond else 'not '}ok {n} - {what}")
 
 
 def write(name, obj):
@@ -384,5 +377,4 @@ try:
 finally:
     shutil.rmtree(tmp)
 
-print(f"1..{n}")
-sys.exit(1 if failed else 0)
+done()

@@ -11,20 +11,13 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tap import check, done  # noqa: E402
+
+
 HOST = sys.argv[1]
 SOURCE = sys.argv[2] if len(sys.argv) > 2 else None
 FMNIST = "/usr/share/datasets/fashion-mnist"
-n = failed = 0
-
-
-def check(cond, what, detail=""):
-    global n, failed
-    n += 1
-    if not cond:
-        failed += 1
-        for line in str(detail).splitlines()[-15:]:
-            print(f"# {line}")
-    print(f"{'' if cond else 'not '}ok {n} - {what}")
 
 
 def train(cfg, *extra, name="cfg.json", timeout=600):
@@ -82,6 +75,14 @@ try:
     check(rc == 1, "a missing config file fails")
     p = subprocess.run([HOST, "train", tmp], capture_output=True, text=True)
     check(p.returncode == 1 and p.stderr.strip() == f"cvl-host: {tmp}: not a regular file", "a directory as config", p.stderr)
+    # Output directories that cannot be made: one line naming the path, for train and check alike.
+    blocker = os.path.join(tmp, "a-file")
+    open(blocker, "w").close()
+    expect_error({}, f"cvl-host: {blocker}: exists and is not a directory", "a run dir below a plain file",
+                 "--run-dir", f"{blocker}/runs")
+    p = subprocess.run([HOST, "check", cfg, "--out", f"{blocker}/x/y"], capture_output=True, text=True)
+    check(p.returncode == 1 and p.stderr.strip() == f"cvl-host: {blocker}: exists and is not a directory",
+          "check --out below a plain file", p.stderr)
 
     # Hostile dataset files: a copy of Fashion-MNIST's test files, broken one way at a time.
     root = os.path.join(tmp, "data")
@@ -174,5 +175,4 @@ try:
 finally:
     shutil.rmtree(tmp)
 
-print(f"1..{n}")
-sys.exit(1 if failed else 0)
+done()

@@ -5,8 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
+
+#include "util/fsutil.h"
 
 /* SPIR-V compiled at build time by glslangValidator (shaders/meson.build). */
 #include "add.spv.h"
@@ -124,19 +125,6 @@ bool cvl_vk_pipeline_cache_path(char *buf, size_t cap, const cvl_vk_device *dev)
     return n > 0 && (size_t)n < cap;
 }
 
-/* mkdir -p of the directory part of `path`. */
-static int make_parent_dirs(const char *path) {
-    char tmp[4400];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return 0;
-}
-
 /* Driver-independent check of VkPipelineCacheHeaderVersionOne. */
 static bool header_matches(const uint8_t *d, size_t n, const cvl_vk_device *dev) {
     if (n < 32) return false;
@@ -180,7 +168,8 @@ cvl_status cvl_vk_pipeline_cache_save(cvl_vk_device *dev, cvl_err *err) {
     cvl_status st = cvl_vk_check(dev, r, err, "vkGetPipelineCacheData");
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
     FILE *f = NULL;
-    if (st == CVL_OK && (make_parent_dirs(path) != 0 || (f = fopen(tmp, "wb")) == NULL))
+    if (st == CVL_OK) st = cvl_mkdirs_parent(path, err);
+    if (st == CVL_OK && (f = fopen(tmp, "wb")) == NULL)
         st = cvl_err_set(err, CVL_ERR_IO, "pipeline cache %s: %s", path, strerror(errno));
     if (f != NULL) {
         bool ok = fwrite(data, 1, n, f) == n && fflush(f) == 0 && fsync(fileno(f)) == 0;

@@ -6,17 +6,11 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../.."))
+from tap import check, done  # noqa: E402
+
+
 host = sys.argv[1]
-n = 0
-failed = 0
-
-
-def check(ok, what):
-    global n, failed
-    n += 1
-    if not ok:
-        failed += 1
-    print(("ok" if ok else "not ok") + f" {n} - {what}", flush=True)
 
 
 def run(*args, env=None):
@@ -72,5 +66,4 @@ check(p.returncode == 0 and lines[1] == "vulkan     no Vulkan driver (vkCreateIn
 check(lines[-1].endswith("no Vulkan driver (vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER); using the CPU"),
       "no driver: auto falls back to the CPU")
 
-print(f"1..{n}")
-sys.exit(1 if failed else 0)
+done()
