@@ -16,7 +16,7 @@
  * refused naming the op.
  *
  * On a software device the GEMM's reduction per dispatch is bounded too
- * (max_reduction): backward-weight's pairs of (image, output position) in
+ * (cvl_vk_gemm_max_reduction): backward-weight's pairs of (image, output position) in
  * pieces, backward-data's channels in chunks, both accumulating.
  *
  * conv2d_f16.comp is the same with a and b stored as float16 (16-bit
@@ -47,20 +47,6 @@ static void windows(span w[3], const cvl_vk_conv_geom *g, int mode, const chunk 
     w[k_role_x[mode]] = x;
     w[k_role_w[mode]] = wt;
     w[k_role_y[mode]] = y;
-}
-
-/* llvmpipe (lavapipe) ends every loop of a shader invocation, silently,
- * once 65535 loop iterations have run in it all told: a longer reduction
- * leaves the GEMM short and later loops (the output's) unrun -- measured:
- * backward-weight over 64 images of 28x28 lost a third of dW. On a software
- * device a dispatch's reduction stays under it, counting per BK step the
- * k loop, both tile loads' loops, the inner loop (if not unrolled) and
- * slack for the barriers; 60000 leaves room for the loops around. */
-static uint64_t max_reduction(const cvl_vk_device *dev, const cvl_vk_matmul_tiles *t) {
-    if (dev->info.type != VK_PHYSICAL_DEVICE_TYPE_CPU) return UINT64_MAX;
-    uint64_t nt = (t->bm / t->tm) * (t->bn / t->tn);
-    uint64_t per_step = 4 + (t->bk * t->bm + nt - 1) / nt + (t->bk * t->bn + nt - 1) / nt + t->bk;
-    return 60000 / per_step * t->bk;
 }
 
 enum { FITS, FILTER_TOO_LARGE, IMAGE_TOO_LARGE, REDUCTION_TOO_LONG };
@@ -148,7 +134,7 @@ static cvl_status conv2d(cvl_vk_seq *seq, cvl_vk_view out, cvl_vk_view a, cvl_vk
     else M = Kg, Nn = Cg * g->R * g->S;
     /* backward-data's tiles do not depend on the split: its reduction bound is known before */
     cvl_vk_matmul_tiles t = cvl_vk_matmul_pick_tiles(dev, M, Nn);
-    uint64_t max_kd = max_reduction(dev, &t);
+    uint64_t max_kd = cvl_vk_gemm_max_reduction(dev, &t);
     int why = split(ch, g, mode, lim, dev->info.max_group_count[2], mode == 1 ? max_kd : UINT64_MAX);
     if (why == FILTER_TOO_LARGE)
         return cvl_err_set(err, CVL_ERR_UNSUPPORTED,
@@ -158,7 +144,7 @@ static cvl_status conv2d(cvl_vk_seq *seq, cvl_vk_view out, cvl_vk_view a, cvl_vk
         return cvl_err_set(err, CVL_ERR_UNSUPPORTED,
                            "%s: one image (%u channels of %ux%u in, %ux%u per output channel) does not fit one storage "
                            "window (%llu floats)", what, Cg, g->H, g->W, g->P, g->Q, (unsigned long long)lim4);
-    if (mode != 1) t = cvl_vk_matmul_pick_tiles(dev, (uint32_t)ch[2], Nn), max_kd = max_reduction(dev, &t);
+    if (mode != 1) t = cvl_vk_matmul_pick_tiles(dev, (uint32_t)ch[2], Nn), max_kd = cvl_vk_gemm_max_reduction(dev, &t);
     if (why == REDUCTION_TOO_LONG || (mode == 0 && (uint64_t)Cg * g->R * g->S > max_kd))
         return cvl_err_set(err, CVL_ERR_UNSUPPORTED,
                            "%s: a reduction of %u x %ux%u exceeds the %llu steps %s runs in one loop", what,

@@ -74,13 +74,17 @@ cvl_status cvl_vk_embedding_bwd(cvl_vk_seq *seq, cvl_vk_view dw, cvl_vk_view dy,
     snprintf(what, sizeof what, "embedding_bwd %u into (%u, %u)", m, num, D);
     uint64_t per = rows_per_window(dev, D, what, err);
     if (per == 0) return err->status;
+    /* llvmpipe ends every loop of an invocation after 65535 iterations in
+     * all (silently): a software device scans at most 20000 indices per
+     * dispatch (an invocation visits at most 2 table elements per window) */
+    uint64_t scan = dev->info.type == VK_PHYSICAL_DEVICE_TYPE_CPU && per > 20000 ? 20000 : per;
     const cvl_vk_pipeline *p;
     cvl_status st = pipeline(&p, dev, CVL_VK_EMBEDDING_BWD, err);
     for (uint64_t t0 = 0; st == CVL_OK && t0 < num; t0 += per) {
         uint32_t nt = min_u32(per, num - t0);
         uint64_t k0 = 0;
         do { /* every range of indices, each continuing the sums */
-            uint32_t k1 = min_u32(k0 + per, m);
+            uint32_t k1 = min_u32(k0 + scan, m);
             struct {
                 uint32_t n, dw_off, dy_off, i_off, m, D, r0, first;
             } push = {nt * D, 0, 0, 0, k1 - (uint32_t)k0, D, (uint32_t)t0, k0 == 0};

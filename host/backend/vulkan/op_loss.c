@@ -156,8 +156,11 @@ cvl_status cvl_vk_grad_norm(cvl_vk_seq *seq, cvl_vk_view norm, const cvl_vk_view
     return st ? st : final_sum(seq, norm, scratch, used, true, 1.0f, what, err);
 }
 
-/* Rows of `cols` logits per window; 0 (with the error set) when one row
- * does not fit. */
+/* Rows of `cols` logits per dispatch; 0 (with the error set) when one row
+ * does not fit a window. On a software device also few enough for its
+ * loops: llvmpipe ends every loop of an invocation after 65535 iterations
+ * in all (silently); a lane of the forward's one workgroup runs about
+ * 4 cols + 2 per row it takes, the backward's 5 cols + 4 for its one row. */
 static uint64_t ce_rows_per_window(const cvl_vk_device *dev, uint32_t cols, const char *what, cvl_err *err) {
     uint64_t lim = cvl_vk_window_limit(dev);
     if (cols > lim) {
@@ -165,7 +168,17 @@ static uint64_t ce_rows_per_window(const cvl_vk_device *dev, uint32_t cols, cons
                     cols, (unsigned long long)lim);
         return 0;
     }
-    return cols ? lim / cols : lim;
+    uint64_t rows = cols ? lim / cols : lim;
+    if (dev->info.type == VK_PHYSICAL_DEVICE_TYPE_CPU) {
+        if (5ull * cols + 4 > 50000) {
+            cvl_err_set(err, CVL_ERR_UNSUPPORTED, "%s: rows of %u logits are longer than the loops %s runs", what, cols,
+                        dev->info.name);
+            return 0;
+        }
+        uint64_t loops = (uint64_t)WG * (50000 / (4ull * cols + 2));
+        if (rows > loops) rows = loops;
+    }
+    return rows;
 }
 
 /* cross_entropy.comp over the rows in ranges that fit a window, chaining

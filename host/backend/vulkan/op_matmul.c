@@ -102,6 +102,23 @@ static cvl_status bind_half_window(cvl_vk_binding *out, uint32_t *elem_off, cons
     return CVL_OK;
 }
 
+/* llvmpipe (lavapipe) ends every loop of a shader invocation, silently,
+ * once 65535 loop iterations have run in it all told: a longer reduction
+ * leaves the GEMM short and later loops (the output's) unrun -- measured:
+ * a 3x5x150001 matmul off by 900%, conv backward-weight over 64 images of
+ * 28x28 short by a third. On a software device a dispatch's reduction
+ * stays under it, counting per BK step the k loop, both tile loads' loops,
+ * the inner loop (if not unrolled) and slack for the barriers; 60000
+ * leaves room for the loops around. t NULL: the naive shader (one loop
+ * iteration per k). */
+uint64_t cvl_vk_gemm_max_reduction(const cvl_vk_device *dev, const cvl_vk_matmul_tiles *t) {
+    if (dev->info.type != VK_PHYSICAL_DEVICE_TYPE_CPU) return UINT64_MAX;
+    if (t == NULL) return 60000;
+    uint64_t nt = (t->bm / t->tm) * (t->bn / t->tn);
+    uint64_t per_step = 4 + (t->bk * t->bm + nt - 1) / nt + (t->bk * t->bn + nt - 1) / nt + t->bk;
+    return 60000 / per_step * t->bk;
+}
+
 typedef struct plan {
     uint64_t M, N, K, B, sa, sb, sc;
     bool ta, tb;
@@ -141,7 +158,9 @@ static bool split(uint64_t ch[4], const plan *p, uint64_t lim, uint64_t max_m, u
     return false;
 }
 
-static cvl_status get_pipeline(const cvl_vk_pipeline **pl, uint32_t groups_per[2], cvl_vk_device *dev,
+/* The pipeline for args, the elements of C per workgroup and the longest
+ * reduction one dispatch may run (cvl_vk_gemm_max_reduction). */
+static cvl_status get_pipeline(const cvl_vk_pipeline **pl, uint32_t groups_per[2], uint64_t *max_k, cvl_vk_device *dev,
                                const cvl_vk_matmul_args *a, bool f16, cvl_err *err) {
     if (f16 && !dev->info.storage16)
         return cvl_err_set(err, CVL_ERR_UNSUPPORTED,
@@ -157,6 +176,7 @@ static cvl_status get_pipeline(const cvl_vk_pipeline **pl, uint32_t groups_per[2
     if (v == CVL_VK_MATMUL_VARIANT_NAIVE) {
         cvl_vk_spec spec = {.n = 10, .v = {16, 16, 1, 0, 0, 0, 0, 0, a->trans_a, a->trans_b}};
         groups_per[0] = groups_per[1] = 16;
+        *max_k = cvl_vk_gemm_max_reduction(dev, NULL);
         return cvl_vk_pipeline_get(pl, dev, CVL_VK_MATMUL_NAIVE, &spec, 0, err);
     }
     cvl_vk_matmul_tiles t = a->tiles ? *a->tiles : cvl_vk_matmul_pick_tiles(dev, a->M, a->N);
@@ -166,6 +186,7 @@ static cvl_status get_pipeline(const cvl_vk_pipeline **pl, uint32_t groups_per[2
     cvl_vk_spec spec = {.n = 10, .v = {invocations(&t), 1, 1, t.bm, t.bn, t.bk, t.tm, t.tn, a->trans_a, a->trans_b}};
     groups_per[0] = t.bn;
     groups_per[1] = t.bm;
+    *max_k = cvl_vk_gemm_max_reduction(dev, &t);
     return cvl_vk_pipeline_get(pl, dev, f16 ? CVL_VK_MATMUL_F16 : CVL_VK_MATMUL, &spec, shared_bytes(&t), err);
 }
 
@@ -180,7 +201,8 @@ static cvl_status matmul(cvl_vk_seq *seq, cvl_vk_view c, cvl_vk_view a, cvl_vk_v
     if (args->M == 0 || args->N == 0) return CVL_OK;
     const cvl_vk_pipeline *pl;
     uint32_t per[2] = {1, 1};
-    cvl_status st = get_pipeline(&pl, per, dev, args, f16, err);
+    uint64_t max_k = UINT64_MAX;
+    cvl_status st = get_pipeline(&pl, per, &max_k, dev, args, f16, err);
     if (st != CVL_OK) return cvl_err_prefix(err, "%s: ", what);
     plan p = {args->M, args->N, args->K, batch, 0, 0, (uint64_t)args->M * args->N, args->trans_a, args->trans_b};
     p.sa = args->share_a ? 0 : (uint64_t)args->M * args->K;
@@ -190,6 +212,7 @@ static cvl_status matmul(cvl_vk_seq *seq, cvl_vk_view c, cvl_vk_view a, cvl_vk_v
     if (args->K == 0 || !split(ch, &p, cvl_vk_window_limit(dev), max_m, dev->info.max_group_count[2]))
         return cvl_err_set(err, CVL_ERR_UNSUPPORTED, "%s: %s", what,
                            args->K == 0 ? "K is 0" : "operands cannot be split to fit maxStorageBufferRange");
+    if (ch[3] > max_k) ch[3] = max_k; /* the K chunks accumulate */
     if ((p.N + per[0] - 1) / per[0] > dev->info.max_group_count[0])
         return cvl_err_set(err, CVL_ERR_UNSUPPORTED, "%s: N too large for one dispatch", what);
     for (uint64_t b0 = 0; b0 < p.B && st == CVL_OK; b0 += ch[0])

@@ -116,6 +116,12 @@ cvl_status cvl_vk_layernorm_bwd_params(cvl_vk_seq *seq, cvl_vk_view out, cvl_vk_
     uint64_t lim = cvl_vk_window_limit(dev), per = D ? lim / D : 0;
     if (st == CVL_OK && D > lim)
         return cvl_err_set(err, CVL_ERR_UNSUPPORTED, "%s: one row exceeds a storage window", what);
+    /* llvmpipe ends every loop of an invocation after 65535 iterations in
+     * all (silently); each row costs a lane two passes over D / WG columns
+     * and two workgroup sums (a loop over the WG / sg subgroups each) */
+    uint64_t sg = dev->info.subgroup_size ? dev->info.subgroup_size : 1;
+    uint64_t loops = 50000 / (2 * (WG / sg) + 3 * (((uint64_t)D + WG - 1) / WG) + 6);
+    if (dev->info.type == VK_PHYSICAL_DEVICE_TYPE_CPU && per > loops) per = loops ? loops : 1;
     for (uint64_t at = 0; st == CVL_OK && at < rows; at += per) {
         uint64_t m = rows - at < per ? rows - at : per;
         struct {

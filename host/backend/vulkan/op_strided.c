@@ -203,9 +203,23 @@ static cvl_status sum_pass(cvl_vk_seq *seq, const cvl_vk_pipeline *p, cvl_vk_vie
     return st;
 }
 
-/* When one output's reduced elements span more than a window, the
- * outermost reduced axis is cut into pieces that fit, later pieces adding
- * onto the first. */
+/* Rows of the outer reduced axis one pass may take on a software device:
+ * llvmpipe ends every loop of an invocation after 65535 iterations in all
+ * (silently), and a lane of sum_to.comp runs about 1 + nr iterations per
+ * reduced element it visits (one in sg of them), for each output its
+ * subgroup takes. 0: not even one row fits. */
+static uint64_t loop_rows(const cvl_vk_device *dev, const cvl_vk_strided *K, const cvl_vk_strided *R) {
+    if (dev->info.type != VK_PHYSICAL_DEVICE_TYPE_CPU) return UINT64_MAX;
+    uint64_t sg = dev->info.subgroup_size ? dev->info.subgroup_size : 1, inner = 1, n = 1;
+    for (uint32_t d = 1; d < R->nd; d++) inner *= R->shape[d];
+    for (uint32_t d = 0; d < K->nd; d++) n *= K->shape[d];
+    uint64_t per_group = WG / sg ? WG / sg : 1, outs = (n + 65535 * per_group - 1) / (65535 * per_group);
+    return 50000 * sg / ((2 + R->nd) * outs) / inner; /* the lanes share a piece's rows * inner elements */
+}
+
+/* When one output's reduced elements span more than a window (or, on a
+ * software device, more than its loops run), the outermost reduced axis is
+ * cut into pieces, later pieces adding onto the first. */
 cvl_status cvl_vk_sum_to(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, const cvl_vk_strided *kept,
                          const cvl_vk_strided *red, float f, cvl_err *err) {
     cvl_vk_device *dev = cvl_vk_seq_device(seq);
@@ -224,6 +238,11 @@ cvl_status cvl_vk_sum_to(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, const cv
         return cvl_err_set(err, CVL_ERR_UNSUPPORTED, "%s: one output's inner summed axes span more than a storage window",
                            what);
     if (piece > R.shape[0]) piece = R.shape[0];
+    uint64_t rows = loop_rows(dev, &K, &R);
+    if (rows == 0)
+        return cvl_err_set(err, CVL_ERR_UNSUPPORTED, "%s: one row of the summed axes is longer than the loops %s runs",
+                           what, dev->info.name);
+    if (piece > rows) piece = rows;
     const cvl_vk_pipeline *p;
     cvl_vk_spec spec = {.n = 1, .v = {WG}};
     cvl_status st = cvl_vk_pipeline_get(&p, dev, CVL_VK_SUM_TO, &spec, 0, err);

@@ -115,6 +115,12 @@ typedef struct cvl_vk_matmul_args {
     const cvl_vk_matmul_tiles *tiles; /* NULL: chosen from the device's limits */
 } cvl_vk_matmul_args;
 
+/* The longest reduction (K) one dispatch of a tiled GEMM with tiles t
+ * (NULL: the naive shader) may run on dev: unbounded on a GPU; on a
+ * software device (llvmpipe ends every loop of an invocation after 65535
+ * iterations in all, silently) matmul and convolution split K into
+ * accumulating chunks no longer than this. */
+uint64_t cvl_vk_gemm_max_reduction(const cvl_vk_device *dev, const cvl_vk_matmul_tiles *t);
 /* The tile sizes AUTO uses for this problem on this device. */
 cvl_vk_matmul_tiles cvl_vk_matmul_pick_tiles(const cvl_vk_device *dev, uint32_t M, uint32_t N);
 /* The variant AUTO resolves to on this device (f32 operands). */

@@ -58,6 +58,14 @@ static cvl_tensor *cat0(cvl_graph *g) {
 }
 static cvl_tensor *red_sum1(cvl_graph *g) { return cvl_reduce(g, CVL_OP_SUM, P3(g, "x", 3, 5, 11), 1, true); }
 static cvl_tensor *red_mean2(cvl_graph *g) { return cvl_reduce(g, CVL_OP_MEAN, P3(g, "x", 3, 5, 11), 2, false); }
+/* 4 sums of 600000 (and a broadcast gradient of the same length): past
+ * llvmpipe's 65535 loop iterations per invocation unless split. */
+static cvl_tensor *red_long(cvl_graph *g) { return cvl_reduce(g, CVL_OP_SUM, P3(g, "x", 2, 600000, 2), 1, false); }
+/* layer norm over 30000 rows: its parameter gradients walk every row in
+ * one invocation unless a software device takes them in ranges */
+static cvl_tensor *ln_long(cvl_graph *g) {
+    return cvl_layer_norm(g, P2(g, "x", 30000, 8), gp_param(g, "gamma", 1, 8, 0, 0, 0), gp_param(g, "beta", 1, 8, 0, 0, 0), 1e-5);
+}
 static cvl_tensor *red_mean0(cvl_graph *g) { return cvl_reduce(g, CVL_OP_MEAN, P2(g, "x", 7, 13), 0, false); }
 static cvl_tensor *red_all(cvl_graph *g) { return cvl_reduce(g, CVL_OP_MEAN, P3(g, "x", 9, 5, 11), CVL_AXIS_ALL, false); }
 static cvl_tensor *scale(cvl_graph *g) { return cvl_scale(g, P2(g, "x", 7, 13), -0.37); }
@@ -90,6 +98,12 @@ static cvl_tensor *embed_big(cvl_graph *g) {
     cvl_tensor *idx = cvl_input(g, "idx", CVL_DTYPE_I32, 2, shape);
     return cvl_embedding(g, idx, P2(g, "w", 50, 6));
 }
+/* 70000 indices: each gradient element's scan would loop past llvmpipe's
+ * 65535 iterations; a software device scans them in ranges. */
+static cvl_tensor *embed_long(cvl_graph *g) {
+    int64_t n = 70000;
+    return cvl_embedding(g, cvl_input(g, "idx", CVL_DTYPE_I32, 1, &n), P2(g, "w", 5, 2));
+}
 /* Rows of 200 floats: wider than a 512-byte window. */
 static cvl_tensor *embed_wide(cvl_graph *g) {
     int64_t n = 3;
@@ -113,20 +127,22 @@ static const gp_case cases[] = {
     {.name = "permute (3,5,11)->(11,3,5)", .build = perm3, .tol = 1e-6}, {.name = "permute 4-D", .build = perm4, .tol = 1e-6},
     {.name = "concat axis 1", .build = cat1, .tol = 1e-6}, {.name = "concat last axis", .build = cat_last, .tol = 1e-6}, {.name = "concat axis 0", .build = cat0, .tol = 1e-6},
     {.name = "reduce sum axis 1 keepdim", .build = red_sum1, .tol = 1e-5}, {.name = "reduce mean last axis", .build = red_mean2, .tol = 1e-5},
-    {.name = "reduce mean axis 0", .build = red_mean0, .tol = 1e-5}, {.name = "reduce mean all 9x5x11", .build = red_all, .tol = 1e-5},
+    {.name = "reduce mean axis 0", .build = red_mean0, .tol = 1e-5}, {.name = "reduce sum axis 1 of 2x600000x2", .build = red_long, .tol = 1e-5}, {.name = "reduce mean all 9x5x11", .build = red_all, .tol = 1e-5},
     {.name = "softmax last axis 7x13", .build = sm_last, .tol = 1e-5}, {.name = "softmax axis 1 3x5x11", .build = sm_mid, .tol = 1e-5},
     {.name = "log_softmax 16x10", .build = lsm_last, .tol = 1e-5}, {.name = "log_softmax axis 0 3x5x11", .build = lsm_first, .tol = 1e-5},
-    {.name = "layernorm 7x13", .build = ln, .tol = 1e-5}, {.name = "layernorm 3x5x32", .build = ln3, .tol = 1e-5},
+    {.name = "layernorm 7x13", .build = ln, .tol = 1e-5}, {.name = "layernorm 3x5x32", .build = ln3, .tol = 1e-5}, {.name = "layernorm 30000x8", .build = ln_long, .tol = 1e-5},
     {.name = "dropout p=0.3 7x13 (bit-identical)", .build = drop, .tol = 0}, {.name = "dropout p=0.5 33x64 (bit-identical)", .build = drop_big, .tol = 0},
     {.name = "embedding (5,3) of (10,6)", .build = embed, .tol = 0, .int_range = 10},
     {.name = "embedding (4,9) of (50,6)", .build = embed_big, .tol = 0, .int_range = 50},
+    {.name = "embedding 70000 of (5,2)", .build = embed_long, .tol = 0, .int_range = 5},
     {.name = "batched matmul shared B^T", .build = mm_shared, .tol = 1e-5}, {.name = "batched matmul A^T", .build = mm_batched, .tol = 1e-5},
     {.name = "conv2d bias groups 2", .build = conv_bias, .tol = 1e-5}, {.name = "conv2d depthwise stride 2 bias", .build = conv_dw, .tol = 1e-5},
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
-/* Cases that bind tensors whole (convolutions): not for the 512-byte
- * window device. */
-static bool whole_only(const gp_case *c) { return c->build == conv_bias || c->build == conv_dw; }
+/* Not run again in 512-byte windows: the convolutions (test_vk_conv.c
+ * splits them) and the long reduction (thousands of windows). */
+static bool whole_only(const gp_case *c) { return c->build == conv_bias || c->build == conv_dw || c->build == red_long || c->build == embed_long ||
+                                                c->build == ln_long; }
 
 /* Dropout outside training passes x through, on both. */
 static void dropout_eval(cvl_vk_device *dev) {

@@ -72,6 +72,12 @@ static void test_matmul(const char *tag) {
                                                 {64, 32, 16, 4, 2}, {64, 64, 8, 8, 8}, {32, 32, 8, 4, 4}};
     for (size_t i = 0; i < 6; i++)
         check_matmul((cvl_vk_matmul_args){.M = 150, .N = 131, .K = 37, .trans_a = i & 1, .tiles = &tiles[i]}, tag);
+    /* long reductions: llvmpipe ends every loop of an invocation after
+     * 65535 iterations in all, so a software device splits K (accumulating) */
+    for (int t = 0; t < 4; t++)
+        check_matmul((cvl_vk_matmul_args){.M = 3, .N = 5, .K = 150001, .trans_a = t & 1, .trans_b = t >> 1}, tag);
+    check_matmul((cvl_vk_matmul_args){.M = 3, .N = 5, .K = 150001, .variant = CVL_VK_MATMUL_VARIANT_NAIVE}, tag);
+    check_matmul((cvl_vk_matmul_args){.M = 9, .N = 7, .K = 70001, .tiles = &tiles[0], .accumulate = true}, tag);
 }
 
 static void test_elementwise(const char *tag) {
