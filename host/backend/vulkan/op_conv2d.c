@@ -1,5 +1,6 @@
-/* op_conv2d.c -- convolution as an implicit GEMM (shaders/conv2d.comp):
- * forward, backward-data and backward-weight, register-tiled with the same
+/* op_conv2d.c -- convolution as an implicit GEMM (shaders/conv2d.comp,
+ * conv2d_bwd_data.comp, conv2d_bwd_weight.comp, one body in
+ * conv2d_gemm.glsl): forward, backward-data and backward-weight, register-tiled with the same
  * tile choice as the matmul (cvl_vk_matmul_pick_tiles). The im2col matrix
  * is never stored.
  *
@@ -19,7 +20,7 @@
  * (cvl_vk_gemm_max_reduction): backward-weight's pairs of (image, output position) in
  * pieces, backward-data's channels in chunks, both accumulating.
  *
- * conv2d_f16.comp is the same with a and b stored as float16 (16-bit
+ * The *_f16.comp twins are the same with a and b stored as float16 (16-bit
  * storage), widened to fp32 as they enter shared memory. */
 #include <stdio.h>
 
@@ -150,9 +151,12 @@ static cvl_status conv2d(cvl_vk_seq *seq, cvl_vk_view out, cvl_vk_view a, cvl_vk
                            "%s: a reduction of %u x %ux%u exceeds the %llu steps %s runs in one loop", what,
                            mode == 0 ? Cg : 1, g->R, g->S, (unsigned long long)max_kd, dev->info.name);
     uint32_t local = (t.bm / t.tm) * (t.bn / t.tn);
-    cvl_vk_spec spec = {.n = 9, .v = {local, 1, 1, t.bm, t.bn, t.bk, t.tm, t.tn, (uint32_t)mode}};
+    cvl_vk_spec spec = {.n = 8, .v = {local, 1, 1, t.bm, t.bn, t.bk, t.tm, t.tn}};
+    static const cvl_vk_kernel kernels[2][3] = {
+        {CVL_VK_CONV2D, CVL_VK_CONV2D_BWD_DATA, CVL_VK_CONV2D_BWD_WEIGHT},
+        {CVL_VK_CONV2D_F16, CVL_VK_CONV2D_BWD_DATA_F16, CVL_VK_CONV2D_BWD_WEIGHT_F16}};
     const cvl_vk_pipeline *p;
-    cvl_status st = cvl_vk_pipeline_get(&p, dev, f16 ? CVL_VK_CONV2D_F16 : CVL_VK_CONV2D, &spec,
+    cvl_status st = cvl_vk_pipeline_get(&p, dev, kernels[f16][mode], &spec,
                                         4 * t.bk * (t.bm + t.bn), err);
     if (st) return st;
     uint64_t gx = (Nn + t.bn - 1) / t.bn, gy = ((mode == 1 ? M : ch[2]) + t.bm - 1) / t.bm;

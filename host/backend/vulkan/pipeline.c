@@ -49,6 +49,10 @@
 #include "rmsprop.spv.h"
 #include "matmul_f16.spv.h"
 #include "conv2d_f16.spv.h"
+#include "conv2d_bwd_data.spv.h"
+#include "conv2d_bwd_weight.spv.h"
+#include "conv2d_bwd_data_f16.spv.h"
+#include "conv2d_bwd_weight_f16.spv.h"
 
 typedef struct kernel_desc {
     const char *name;
@@ -78,6 +82,8 @@ static const kernel_desc k_kernels[CVL_VK_KERNEL_COUNT] = {
     KERNEL(CVL_VK_POOL2D_BWD, pool2d_bwd, 4, 14),
     KERNEL(CVL_VK_SLICE, slice, 2, 10),
     KERNEL(CVL_VK_CONV2D, conv2d, 3, 25),
+    KERNEL(CVL_VK_CONV2D_BWD_DATA, conv2d_bwd_data, 3, 25),
+    KERNEL(CVL_VK_CONV2D_BWD_WEIGHT, conv2d_bwd_weight, 3, 25),
     KERNEL(CVL_VK_UNARY, unary, 2, 4),
     KERNEL(CVL_VK_UNARY_BWD, unary_bwd, 3, 5),
     KERNEL(CVL_VK_SCALE, scale, 2, 5),
@@ -99,6 +105,8 @@ static const kernel_desc k_kernels[CVL_VK_KERNEL_COUNT] = {
     KERNEL(CVL_VK_RMSPROP, rmsprop, 7, 15),
     KERNEL(CVL_VK_MATMUL_F16, matmul_f16, 3, 13),
     KERNEL(CVL_VK_CONV2D_F16, conv2d_f16, 3, 25),
+    KERNEL(CVL_VK_CONV2D_BWD_DATA_F16, conv2d_bwd_data_f16, 3, 25),
+    KERNEL(CVL_VK_CONV2D_BWD_WEIGHT_F16, conv2d_bwd_weight_f16, 3, 25),
 };
 #undef KERNEL
 

@@ -41,6 +41,8 @@ typedef enum cvl_vk_kernel {
     CVL_VK_POOL2D_BWD,
     CVL_VK_SLICE,
     CVL_VK_CONV2D,
+    CVL_VK_CONV2D_BWD_DATA,
+    CVL_VK_CONV2D_BWD_WEIGHT,
     CVL_VK_UNARY,
     CVL_VK_UNARY_BWD,
     CVL_VK_SCALE,
@@ -61,7 +63,9 @@ typedef enum cvl_vk_kernel {
     CVL_VK_ADAM,
     CVL_VK_RMSPROP,
     CVL_VK_MATMUL_F16, /* register-tiled, A and B stored as float16 (16-bit storage) */
-    CVL_VK_CONV2D_F16, /* conv2d.comp with its two inputs stored as float16 */
+    CVL_VK_CONV2D_F16, /* the convolutions with their two inputs stored as float16 */
+    CVL_VK_CONV2D_BWD_DATA_F16,
+    CVL_VK_CONV2D_BWD_WEIGHT_F16,
     CVL_VK_KERNEL_COUNT
 } cvl_vk_kernel;
 
