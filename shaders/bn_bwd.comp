@@ -10,7 +10,11 @@
 //           dx = gamma*rstd * (dy - mean(dy) - xhat * mean(dy * xhat)).
 // The push block starts like cvl_vk_ew's (n, lo, offsets).
 #version 450
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#extension GL_GOOGLE_include_directive : require
 layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint WG = 256;
 layout(std430, binding = 0) buffer O { float o[]; };
 layout(std430, binding = 1) readonly buffer DY { float dy[]; };
 layout(std430, binding = 2) readonly buffer X { float x[]; };
@@ -20,8 +24,7 @@ layout(std430, binding = 5) readonly buffer A { float a[]; };
 layout(push_constant) uniform P {
     uint n, lo, o_off, dy_off, x_off, st_off, g_off, a_off, C, HW, p0, np, count, mode;
 } p;
-shared float ra[256];
-shared float rb[256];
+#include "wg_sum.glsl"
 
 void sums() {
     uint c = gl_WorkGroupID.x, lid = gl_LocalInvocationID.x, size = gl_WorkGroupSize.x;
@@ -35,20 +38,12 @@ void sums() {
         sa += d;
         sb += d * (x[p.x_off + k] - mean);
     }
-    ra[lid] = sa;
-    rb[lid] = sb;
-    barrier();
-    for (uint w = size / 2; w > 0; w /= 2) {
-        if (lid < w) {
-            ra[lid] += ra[lid + w];
-            rb[lid] += rb[lid + w];
-        }
-        barrier();
-    }
+    sa = wg_sum(sa);
+    sb = wg_sum(sb);
     if (lid == 0) {
         bool first_chunk = p.p0 + first < p.C;
-        o[p.o_off + c] = first_chunk ? rb[0] : o[p.o_off + c] + rb[0];
-        o[p.o_off + p.C + c] = first_chunk ? ra[0] : o[p.o_off + p.C + c] + ra[0];
+        o[p.o_off + c] = first_chunk ? sb : o[p.o_off + c] + sb;
+        o[p.o_off + p.C + c] = first_chunk ? sa : o[p.o_off + p.C + c] + sa;
     }
 }
 

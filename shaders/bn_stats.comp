@@ -11,7 +11,11 @@
 // In evaluation (scalar slot 3 <= 0.5) modes 0 and 1 do nothing and mode 2
 // takes the running statistics.
 #version 450
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#extension GL_GOOGLE_include_directive : require
 layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint WG = 256;
 layout(std430, binding = 0) buffer ST { float st[]; };
 layout(std430, binding = 1) buffer RM { float rm[]; };
 layout(std430, binding = 2) buffer RV { float rv[]; };
@@ -22,18 +26,7 @@ layout(push_constant) uniform P {
     uint C, HW, p0, np, count, mode, st_off, rm_off, rv_off, nb_off, x_off, s_off;
     float eps, momentum;
 } p;
-shared float red[256];
-
-float reduce_sum(float v) {
-    uint lid = gl_LocalInvocationID.x;
-    red[lid] = v;
-    barrier();
-    for (uint w = gl_WorkGroupSize.x / 2; w > 0; w /= 2) {
-        if (lid < w) red[lid] += red[lid + w];
-        barrier();
-    }
-    return red[0];
-}
+#include "wg_sum.glsl"
 
 void finish(uint c, bool training) {
     if (!training) {
@@ -74,7 +67,7 @@ void main() {
         if (p.mode == 1u) v = (v - mean) * (v - mean);
         acc += v;
     }
-    float sum = reduce_sum(acc);
+    float sum = wg_sum(acc);
     if (lid == 0) {
         uint at = p.st_off + (p.mode == 1u ? p.C : 0u) + c;
         st[at] = p.p0 + first < p.C ? sum : st[at] + sum; // the first chunk holding channel c writes

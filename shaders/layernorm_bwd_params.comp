@@ -6,23 +6,14 @@
 #version 450
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
+#extension GL_GOOGLE_include_directive : require
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 256;
 layout(std430, binding = 0) buffer O { float o[]; };
 layout(std430, binding = 1) readonly buffer DY { float dy[]; };
 layout(std430, binding = 2) readonly buffer X { float x[]; };
 layout(push_constant) uniform P { uint rows, D, inner, o_off, dy_off, x_off; float eps; uint acc; } p;
-shared float part[WG];
-
-float wg_sum(float v) {
-    v = subgroupAdd(v);
-    if (subgroupElect()) part[gl_SubgroupID] = v;
-    barrier();
-    float t = 0.0;
-    for (uint k = 0; k < gl_NumSubgroups; k++) t += part[k];
-    barrier();
-    return t;
-}
+#include "wg_sum.glsl"
 
 void main() {
     uint j = gl_WorkGroupID.x * WG + gl_LocalInvocationID.x;
