@@ -17,12 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv_ref.h"
 #include "core/cpu_kernels.h"
 #include "vk_test.h"
-
-typedef struct conv_case {
-    int N, C, H, W, K, R, sh, ph, dh, groups;
-} conv_case;
 
 static cvl_pool *pool;
 static double worst;
@@ -37,19 +34,11 @@ static double rel(const float *a, const float *b, size_t n) {
     return md / fmax(mb, 1e-30);
 }
 
-static cvl_conv_geom geom_of(const conv_case *c) {
-    cvl_conv_geom g = {.N = c->N, .C = c->C, .H = c->H, .W = c->W, .K = c->K, .R = c->R, .S = c->R, .sh = c->sh,
-                       .sw = c->sh, .ph = c->ph, .pw = c->ph, .dh = c->dh, .dw = c->dh, .groups = c->groups};
-    g.P = (g.H + 2 * g.ph - g.dh * (g.R - 1) - 1) / g.sh + 1;
-    g.Q = (g.W + 2 * g.pw - g.dw * (g.S - 1) - 1) / g.sw + 1;
-    return g;
-}
-
-static cvl_vk_conv_geom vk_geom(const cvl_conv_geom *g) {
-    return (cvl_vk_conv_geom){(uint32_t)g->N,  (uint32_t)g->C,  (uint32_t)g->H,  (uint32_t)g->W,
-                              (uint32_t)g->K,  (uint32_t)g->R,  (uint32_t)g->S,  (uint32_t)g->P,
-                              (uint32_t)g->Q,  (uint32_t)g->sh, (uint32_t)g->sw, (uint32_t)g->ph,
-                              (uint32_t)g->pw, (uint32_t)g->dh, (uint32_t)g->dw, (uint32_t)g->groups};
+/* The same geometry for the CPU kernels. */
+static cvl_conv_geom cpu_geom(const cvl_vk_conv_geom *g) {
+    return (cvl_conv_geom){(int)g->N,  (int)g->C,  (int)g->H,  (int)g->W,  (int)g->K,  (int)g->R,
+                           (int)g->S,  (int)g->P,  (int)g->Q,  (int)g->sh, (int)g->sw, (int)g->ph,
+                           (int)g->pw, (int)g->dh, (int)g->dw, (int)g->groups};
 }
 
 /* All three directions of case `cc` on `dev` against the CPU; `min_chunks`:
@@ -57,9 +46,10 @@ static cvl_vk_conv_geom vk_geom(const cvl_conv_geom *g) {
  * outputs start as garbage (NaN), so a chunk that should write and instead
  * adds shows. */
 static void check_case(cvl_vk_device *dev, const conv_case *cc, const char *tag, const uint32_t min_chunks[3]) {
-    cvl_conv_geom g = geom_of(cc);
-    size_t nx = (size_t)g.N * g.C * g.H * g.W, nw = (size_t)g.K * (g.C / g.groups) * g.R * g.S,
-           ny = (size_t)g.N * g.K * g.P * g.Q;
+    cvl_vk_conv_geom vg = conv_ref_geom(cc);
+    cvl_conv_geom g = cpu_geom(&vg);
+    conv_ref_sizes sz = conv_ref_sizes_of(&vg);
+    size_t nx = sz.x, nw = sz.w, ny = sz.y;
     float *x = malloc(nx * 4), *w = malloc(nw * 4), *dy = malloc(ny * 4), *ref[3], *got[3];
     uint32_t seed = (uint32_t)(g.N + 3 * g.C + 5 * g.K + 7 * g.groups);
     vk_test_fill_random(x, nx, seed + 1);
@@ -75,7 +65,6 @@ static void check_case(cvl_vk_device *dev, const conv_case *cc, const char *tag,
     for (size_t i = 0; i < (nx > ny ? (nx > nw ? nx : nw) : (ny > nw ? ny : nw)); i++) nan[i] = NAN;
     cvl_vk_buffer bx = vk_test_upload(dev, x, nx), bw = vk_test_upload(dev, w, nw), bdy = vk_test_upload(dev, dy, ny);
     cvl_vk_buffer out[3] = {vk_test_upload(dev, nan, ny), vk_test_upload(dev, nan, nx), vk_test_upload(dev, nan, nw)};
-    cvl_vk_conv_geom vg = vk_geom(&g);
     cvl_vk_seq *seq;
     cvl_err e = {0};
     cvl_vk_seq_new(&seq, dev, "conv test", &e);
@@ -114,14 +103,12 @@ static void check_case(cvl_vk_device *dev, const conv_case *cc, const char *tag,
 /* A convolution the windows cannot hold is refused when recorded, in one
  * line naming the op and `why`. */
 static void check_refused(cvl_vk_device *dev, const conv_case *cc, int mode, const char *why) {
-    cvl_conv_geom g = geom_of(cc);
-    size_t nx = (size_t)g.N * g.C * g.H * g.W, nw = (size_t)g.K * (g.C / g.groups) * g.R * g.S,
-           ny = (size_t)g.N * g.K * g.P * g.Q;
-    cvl_vk_buffer bx = vk_test_upload(dev, NULL, nx), bw = vk_test_upload(dev, NULL, nw),
-                  by = vk_test_upload(dev, NULL, ny);
+    cvl_vk_conv_geom vg = conv_ref_geom(cc);
+    conv_ref_sizes sz = conv_ref_sizes_of(&vg);
+    cvl_vk_buffer bx = vk_test_upload(dev, NULL, sz.x), bw = vk_test_upload(dev, NULL, sz.w),
+                  by = vk_test_upload(dev, NULL, sz.y);
     cvl_vk_view x = cvl_vk_view_of(&bx), w = cvl_vk_view_of(&bw), y = cvl_vk_view_of(&by);
     cvl_vk_view v[3][3] = {{y, w, x}, {x, w, y}, {w, y, x}};
-    cvl_vk_conv_geom vg = vk_geom(&g);
     cvl_vk_seq *seq;
     cvl_err e = {0};
     cvl_vk_seq_new(&seq, dev, "conv refusal", &e);

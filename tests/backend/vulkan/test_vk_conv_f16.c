@@ -15,67 +15,24 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conv_ref.h"
+#include "f16_test.h"
 #include "vk_test.h"
-
-typedef struct conv_case {
-    uint32_t N, C, H, W, K, R, sh, ph, dh, groups;
-} conv_case;
 
 static cvl_vk_device *dev;
 static double worst_full, worst_acc, worst_32;
 
-static cvl_vk_conv_geom geom_of(const conv_case *c) {
-    cvl_vk_conv_geom g = {.N = c->N, .C = c->C, .H = c->H, .W = c->W, .K = c->K, .R = c->R, .S = c->R, .sh = c->sh,
-                          .sw = c->sh, .ph = c->ph, .pw = c->ph, .dh = c->dh, .dw = c->dh, .groups = c->groups};
-    g.P = (g.H + 2 * g.ph - g.dh * (g.R - 1) - 1) / g.sh + 1;
-    g.Q = (g.W + 2 * g.pw - g.dw * (g.S - 1) - 1) / g.sw + 1;
-    return g;
-}
+typedef struct conv_op {
+    const cvl_vk_conv_geom *g;
+    int mode;
+} conv_op;
 
-/* y, dx, dW in double from x, W, dy, term by term. */
-static void ref_conv(double *y, double *dx, double *dw, const float *x, const float *w, const float *dy,
-                     const cvl_vk_conv_geom *g) {
-    uint32_t Cg = g->C / g->groups, Kg = g->K / g->groups;
-    memset(y, 0, (size_t)g->N * g->K * g->P * g->Q * sizeof *y);
-    memset(dx, 0, (size_t)g->N * g->C * g->H * g->W * sizeof *dx);
-    memset(dw, 0, (size_t)g->K * Cg * g->R * g->S * sizeof *dw);
-    for (uint32_t n = 0; n < g->N; n++)
-        for (uint32_t k = 0; k < g->K; k++)
-            for (uint32_t p = 0; p < g->P; p++)
-                for (uint32_t q = 0; q < g->Q; q++) {
-                    size_t yi = (((size_t)n * g->K + k) * g->P + p) * g->Q + q;
-                    for (uint32_t c = 0; c < Cg; c++)
-                        for (uint32_t r = 0; r < g->R; r++)
-                            for (uint32_t s = 0; s < g->S; s++) {
-                                int h = (int)(p * g->sh + r * g->dh) - (int)g->ph;
-                                int v = (int)(q * g->sw + s * g->dw) - (int)g->pw;
-                                if (h < 0 || v < 0 || h >= (int)g->H || v >= (int)g->W) continue;
-                                size_t xi = (((size_t)n * g->C + k / Kg * Cg + c) * g->H + (size_t)h) * g->W + (size_t)v;
-                                size_t wi = (((size_t)k * Cg + c) * g->R + r) * g->S + s;
-                                y[yi] += (double)w[wi] * x[xi];
-                                dx[xi] += (double)w[wi] * dy[yi];
-                                dw[wi] += (double)dy[yi] * x[xi];
-                            }
-                }
-}
-
-/* max |got - want| / max |want| */
-static double norm_err(const float *got, const double *want, size_t n) {
-    double d = 0, m = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = fabs(got[i] - want[i]);
-        if (!(e <= d)) d = e; /* NaN counts as worst */
-        if (fabs(want[i]) > m) m = fabs(want[i]);
-    }
-    return m > 0 ? d / m : d;
-}
-
-static cvl_vk_buffer upload_bytes(const void *host, size_t bytes) {
-    cvl_vk_buffer b = {0};
-    cvl_err e = {0};
-    if (cvl_vk_alloc(&b, dev, bytes, "test", &e) != CVL_OK || cvl_vk_upload(dev, &b, 0, host, bytes, &e) != CVL_OK)
-        printf("# upload: %s\n", e.msg);
-    return b;
+static cvl_status record_conv(cvl_vk_seq *seq, cvl_vk_buffer *out, cvl_vk_buffer *a, cvl_vk_buffer *b, bool f16,
+                              const void *arg, cvl_err *e) {
+    const conv_op *op = arg;
+    return f16 ? cvl_vk_conv2d_f16(seq, cvl_vk_view_of(out), cvl_vk_view_f16_of(a), cvl_vk_view_f16_of(b), op->g,
+                                   op->mode, e)
+               : cvl_vk_conv2d(seq, cvl_vk_view_of(out), cvl_vk_view_of(a), cvl_vk_view_of(b), op->g, op->mode, e);
 }
 
 /* One convolution in direction `mode` into a fresh output of n_out floats;
@@ -83,30 +40,16 @@ static cvl_vk_buffer upload_bytes(const void *host, size_t bytes) {
  * NULL (e says why); *dispatches: how many the op recorded. */
 static float *run(const cvl_vk_conv_geom *g, int mode, bool f16, const void *a, size_t na, const void *b, size_t nb,
                   size_t n_out, uint32_t *dispatches, cvl_err *e) {
-    size_t es = f16 ? 2 : 4;
-    cvl_vk_buffer da = upload_bytes(a, na * es), db = upload_bytes(b, nb * es), dout = vk_test_upload(dev, NULL, n_out);
-    cvl_vk_seq *seq = NULL;
-    cvl_status st = cvl_vk_seq_new(&seq, dev, f16 ? "conv2d_f16" : "conv2d", e);
-    if (st == CVL_OK)
-        st = f16 ? cvl_vk_conv2d_f16(seq, cvl_vk_view_of(&dout), cvl_vk_view_f16_of(&da), cvl_vk_view_f16_of(&db), g,
-                                     mode, e)
-                 : cvl_vk_conv2d(seq, cvl_vk_view_of(&dout), cvl_vk_view_of(&da), cvl_vk_view_of(&db), g, mode, e);
-    if (dispatches) *dispatches = seq ? cvl_vk_seq_get_stats(seq).dispatches : 0;
-    if (st == CVL_OK) st = cvl_vk_seq_end(seq, e);
-    if (st == CVL_OK) st = cvl_vk_seq_run(seq, e);
-    float *got = st == CVL_OK ? vk_test_download(dev, &dout, n_out) : NULL;
-    cvl_vk_seq_free(seq);
-    cvl_vk_release(dev, &da);
-    cvl_vk_release(dev, &db);
-    cvl_vk_release(dev, &dout);
-    return got;
+    conv_op op = {g, mode};
+    return f16_test_run(dev, f16 ? "conv2d_f16" : "conv2d", record_conv, &op, f16, a, na, b, nb, NULL, n_out,
+                        dispatches, e);
 }
 
 static void check(const conv_case *cc, const char *tag, uint32_t min_chunks) {
     static const char *const dir[] = {"forward", "backward-data", "backward-weight"};
-    cvl_vk_conv_geom g = geom_of(cc);
-    size_t nx = (size_t)g.N * g.C * g.H * g.W, nw = (size_t)g.K * (g.C / g.groups) * g.R * g.S,
-           ny = (size_t)g.N * g.K * g.P * g.Q;
+    cvl_vk_conv_geom g = conv_ref_geom(cc);
+    conv_ref_sizes sz = conv_ref_sizes_of(&g);
+    size_t nx = sz.x, nw = sz.w, ny = sz.y;
     size_t n[3] = {nx, nw, ny};
     float *f[3], *fr[3];
     uint16_t *h[3];
@@ -114,15 +57,15 @@ static void check(const conv_case *cc, const char *tag, uint32_t min_chunks) {
     for (int t = 0; t < 3; t++) { /* x, W, dy */
         f[t] = malloc(n[t] * 4), fr[t] = malloc(n[t] * 4), h[t] = malloc(n[t] * 2);
         vk_test_fill_random(f[t], n[t], g.N + 3 * g.C + 5 * g.K + 7 * g.groups + 11 * (uint32_t)t);
-        for (size_t i = 0; i < n[t]; i++) fr[t][i] = cvl_vk_float_from_half(h[t][i] = cvl_vk_half_from_float(f[t][i]));
+        f16_test_round(f[t], h[t], fr[t], n[t]);
     }
     size_t n_out[3] = {ny, nx, nw};
     for (int m = 0; m < 3; m++) {
         want[m] = malloc(n_out[m] * sizeof **want);
         want_r[m] = malloc(n_out[m] * sizeof **want_r);
     }
-    ref_conv(want[0], want[1], want[2], f[0], f[1], f[2], &g);
-    ref_conv(want_r[0], want_r[1], want_r[2], fr[0], fr[1], fr[2], &g);
+    conv_ref(want[0], want[1], want[2], f[0], f[1], f[2], &g);
+    conv_ref(want_r[0], want_r[1], want_r[2], fr[0], fr[1], fr[2], &g);
     static const int in_a[3] = {1, 1, 2}, in_b[3] = {0, 2, 0}; /* (W, x), (W, dy), (dy, x) */
     for (int m = 0; m < 3; m++) {
         int ia = in_a[m], ib = in_b[m];
@@ -130,14 +73,9 @@ static void check(const conv_case *cc, const char *tag, uint32_t min_chunks) {
         uint32_t chunks = 0;
         float *got = run(&g, m, true, h[ia], n[ia], h[ib], n[ib], n_out[m], &chunks, &e);
         float *got32 = run(&g, m, false, fr[ia], n[ia], fr[ib], n[ib], n_out[m], NULL, &e32);
-        double full = got ? norm_err(got, want[m], n_out[m]) : INFINITY;
-        double acc = got ? norm_err(got, want_r[m], n_out[m]) : INFINITY, vs32 = INFINITY;
-        if (got && got32) {
-            double *w32 = malloc(n_out[m] * sizeof *w32);
-            for (size_t i = 0; i < n_out[m]; i++) w32[i] = got32[i];
-            vs32 = norm_err(got, w32, n_out[m]);
-            free(w32);
-        }
+        double full = got ? f16_test_norm_err(got, want[m], n_out[m]) : INFINITY;
+        double acc = got ? f16_test_norm_err(got, want_r[m], n_out[m]) : INFINITY;
+        double vs32 = f16_test_vs_fp32(got, got32, n_out[m]);
         worst_full = fmax(worst_full, full), worst_acc = fmax(worst_acc, acc), worst_32 = fmax(worst_32, vs32);
         CHECK(got && full <= 2e-3 && acc <= 1e-5 && vs32 <= 1e-5 && chunks >= min_chunks,
               "%s f16 %s N%u C%u %ux%u K%u %ux%u stride %u pad %u dilation %u groups %u: vs fp32 inputs %.3g (<= 2e-3), "
@@ -176,7 +114,7 @@ int main(void) {
     cvl_vk_device_opts no16 = {.no_storage16 = true, .no_disk_cache = true};
     dev = vk_test_device(&no16);
     if (dev) {
-        cvl_vk_conv_geom g = geom_of(&cases[0]);
+        cvl_vk_conv_geom g = conv_ref_geom(&cases[0]);
         uint16_t z[1024] = {0};
         cvl_err e = {0};
         float *got = run(&g, 0, true, z, 1024, z, 1024, 1024, NULL, &e);

@@ -12,101 +12,50 @@
 #include <math.h>
 #include <string.h>
 
+#include "f16_test.h"
+#include "matmul_ref.h"
 #include "vk_test.h"
 
 static cvl_vk_device *dev;
 static double worst_full, worst_acc;
 
-static void ref_matmul(double *want, const float *a, const float *b, const float *c0, const cvl_vk_matmul_args *g) {
-    uint32_t B = g->batch ? g->batch : 1;
-    for (uint32_t z = 0; z < B; z++) {
-        const float *az = a + (g->share_a ? 0 : (size_t)z * g->M * g->K);
-        const float *bz = b + (g->share_b ? 0 : (size_t)z * g->K * g->N);
-        for (uint32_t i = 0; i < g->M; i++)
-            for (uint32_t j = 0; j < g->N; j++) {
-                double s = g->accumulate ? c0[((size_t)z * g->M + i) * g->N + j] : 0;
-                for (uint32_t k = 0; k < g->K; k++) {
-                    double x = g->trans_a ? az[(size_t)k * g->M + i] : az[(size_t)i * g->K + k];
-                    double y = g->trans_b ? bz[(size_t)j * g->K + k] : bz[(size_t)k * g->N + j];
-                    s += x * y;
-                }
-                want[((size_t)z * g->M + i) * g->N + j] = s;
-            }
-    }
-}
-
-/* max |got - want| / max |want| */
-static double norm_err(const float *got, const double *want, size_t n) {
-    double d = 0, m = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = fabs(got[i] - want[i]);
-        if (!(e <= d)) d = e; /* NaN counts as worst */
-        if (fabs(want[i]) > m) m = fabs(want[i]);
-    }
-    return m > 0 ? d / m : d;
-}
-
-static cvl_vk_buffer upload_bytes(const void *host, size_t bytes) {
-    cvl_vk_buffer b = {0};
-    cvl_err e = {0};
-    if (cvl_vk_alloc(&b, dev, bytes, "test", &e) != CVL_OK || cvl_vk_upload(dev, &b, 0, host, bytes, &e) != CVL_OK)
-        printf("# upload: %s\n", e.msg);
-    return b;
+static cvl_status record_matmul(cvl_vk_seq *seq, cvl_vk_buffer *c, cvl_vk_buffer *a, cvl_vk_buffer *b, bool f16,
+                                const void *arg, cvl_err *e) {
+    const cvl_vk_matmul_args *g = arg;
+    return f16 ? cvl_vk_matmul_f16(seq, cvl_vk_view_of(c), cvl_vk_view_f16_of(a), cvl_vk_view_f16_of(b), g, e)
+               : cvl_vk_matmul(seq, cvl_vk_view_of(c), cvl_vk_view_of(a), cvl_vk_view_of(b), g, e);
 }
 
 /* Runs one matmul into a fresh C holding c0; returns C downloaded. */
 static float *run(const cvl_vk_matmul_args *g, bool f16, const void *a, size_t na, const void *b, size_t nb,
                   const float *c0, size_t nc, cvl_err *e) {
-    size_t es = f16 ? 2 : 4;
-    cvl_vk_buffer da = upload_bytes(a, na * es), db = upload_bytes(b, nb * es), dc = vk_test_upload(dev, c0, nc);
-    cvl_vk_seq *seq = NULL;
-    cvl_status st = cvl_vk_seq_new(&seq, dev, f16 ? "matmul_f16" : "matmul", e);
-    if (st == CVL_OK)
-        st = f16 ? cvl_vk_matmul_f16(seq, cvl_vk_view_of(&dc), cvl_vk_view_f16_of(&da), cvl_vk_view_f16_of(&db), g, e)
-                 : cvl_vk_matmul(seq, cvl_vk_view_of(&dc), cvl_vk_view_of(&da), cvl_vk_view_of(&db), g, e);
-    if (st == CVL_OK) st = cvl_vk_seq_run(seq, e);
-    float *got = st == CVL_OK ? vk_test_download(dev, &dc, nc) : NULL;
-    cvl_vk_seq_free(seq);
-    cvl_vk_release(dev, &da);
-    cvl_vk_release(dev, &db);
-    cvl_vk_release(dev, &dc);
-    return got;
+    return f16_test_run(dev, f16 ? "matmul_f16" : "matmul", record_matmul, g, f16, a, na, b, nb, c0, nc, NULL, e);
 }
 
 static void check(cvl_vk_matmul_args g, const char *tag) {
-    uint32_t B = g.batch ? g.batch : 1;
-    size_t na = (size_t)(g.share_a ? 1 : B) * g.M * g.K, nb = (size_t)(g.share_b ? 1 : B) * g.K * g.N;
-    size_t nc = (size_t)B * g.M * g.N;
-    float *a = calloc(na, 4), *b = calloc(nb, 4), *ar = calloc(na, 4), *br = calloc(nb, 4), *c0 = calloc(nc, 4);
+    matmul_ref_inputs in = matmul_ref_inputs_new(&g);
+    size_t na = in.na, nb = in.nb, nc = in.nc;
+    float *ar = malloc(na * 4), *br = malloc(nb * 4);
     uint16_t *ah = malloc(na * 2), *bh = malloc(nb * 2);
     double *want = malloc(nc * sizeof *want), *want_r = malloc(nc * sizeof *want_r);
-    vk_test_fill_random(a, na, g.M + 7 * g.K);
-    vk_test_fill_random(b, nb, g.N + 11 * g.K);
-    vk_test_fill_random(c0, nc, 5);
-    for (size_t i = 0; i < na; i++) ar[i] = cvl_vk_float_from_half(ah[i] = cvl_vk_half_from_float(a[i]));
-    for (size_t i = 0; i < nb; i++) br[i] = cvl_vk_float_from_half(bh[i] = cvl_vk_half_from_float(b[i]));
-    ref_matmul(want, a, b, c0, &g);
-    ref_matmul(want_r, ar, br, c0, &g);
+    f16_test_round(in.a, ah, ar, na);
+    f16_test_round(in.b, bh, br, nb);
+    matmul_ref(want, in.a, in.b, in.c0, &g);
+    matmul_ref(want_r, ar, br, in.c0, &g);
     cvl_err e = {0}, e32 = {0};
-    float *got = run(&g, true, ah, na, bh, nb, c0, nc, &e);
-    float *got32 = run(&g, false, ar, na, br, nb, c0, nc, &e32);
-    double full = got ? norm_err(got, want, nc) : INFINITY, acc = got ? norm_err(got, want_r, nc) : INFINITY;
-    double vs32 = INFINITY;
-    if (got && got32) {
-        double *w32 = malloc(nc * sizeof *w32);
-        for (size_t i = 0; i < nc; i++) w32[i] = got32[i];
-        vs32 = norm_err(got, w32, nc);
-        free(w32);
-    }
+    float *got = run(&g, true, ah, na, bh, nb, in.c0, nc, &e);
+    float *got32 = run(&g, false, ar, na, br, nb, in.c0, nc, &e32);
+    double full = got ? f16_test_norm_err(got, want, nc) : INFINITY;
+    double acc = got ? f16_test_norm_err(got, want_r, nc) : INFINITY, vs32 = f16_test_vs_fp32(got, got32, nc);
     if (full > worst_full) worst_full = full;
     if (acc > worst_acc) worst_acc = acc;
+    char name[96];
     CHECK(got && full <= 2e-3 && acc <= 1e-5 && vs32 <= 1e-5,
-          "%s f16 %ux%ux%u%s%s batch %u%s%s: vs fp32 inputs %.3g (<= 2e-3), vs half-rounded inputs %.3g (<= 1e-5), "
+          "%s f16 %s: vs fp32 inputs %.3g (<= 2e-3), vs half-rounded inputs %.3g (<= 1e-5), "
           "vs fp32 tiled on half-rounded inputs %.3g (<= 1e-5) (%s%s)",
-          tag, g.M, g.N, g.K, g.trans_a ? " A^T" : "", g.trans_b ? " B^T" : "", B, g.share_b ? " shared B" : "",
-          g.accumulate ? " +=" : "", full, acc, vs32, e.msg, e32.msg);
-    free(a), free(b), free(ar), free(br), free(c0), free(ah), free(bh), free(want), free(want_r), free(got),
-        free(got32);
+          tag, matmul_ref_name(name, sizeof name, &g), full, acc, vs32, e.msg, e32.msg);
+    matmul_ref_inputs_free(&in);
+    free(ar), free(br), free(ah), free(bh), free(want), free(want_r), free(got), free(got32);
 }
 
 static void test_halves(void) {

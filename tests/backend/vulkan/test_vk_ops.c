@@ -2,55 +2,34 @@
  * against double-precision CPU references on odd and round shapes, then
  * again on a device whose maxStorageBufferRange is capped at 64 KiB so
  * that every op must split its dispatches into windows. */
+#include "matmul_ref.h"
 #include "vk_test.h"
 
 static cvl_vk_device *dev;
 
-/* want (batch, M, N) = op(A) op(B) [+ C0] in doubles. */
-static void ref_matmul(double *want, const float *a, const float *b, const float *c0, const cvl_vk_matmul_args *g) {
-    uint32_t B = g->batch ? g->batch : 1;
-    for (uint32_t z = 0; z < B; z++) {
-        const float *az = a + (g->share_a ? 0 : (size_t)z * g->M * g->K);
-        const float *bz = b + (g->share_b ? 0 : (size_t)z * g->K * g->N);
-        for (uint32_t i = 0; i < g->M; i++)
-            for (uint32_t j = 0; j < g->N; j++) {
-                double s = g->accumulate ? c0[((size_t)z * g->M + i) * g->N + j] : 0;
-                for (uint32_t k = 0; k < g->K; k++) {
-                    double x = g->trans_a ? az[(size_t)k * g->M + i] : az[(size_t)i * g->K + k];
-                    double y = g->trans_b ? bz[(size_t)j * g->K + k] : bz[(size_t)k * g->N + j];
-                    s += x * y;
-                }
-                want[((size_t)z * g->M + i) * g->N + j] = s;
-            }
-    }
-}
-
 static void check_matmul(cvl_vk_matmul_args g, const char *tag) {
-    uint32_t B = g.batch ? g.batch : 1;
-    size_t na = (size_t)(g.share_a ? 1 : B) * g.M * g.K, nb = (size_t)(g.share_b ? 1 : B) * g.K * g.N;
-    size_t nc = (size_t)B * g.M * g.N;
-    float *a = malloc(na * 4), *b = malloc(nb * 4), *c0 = malloc(nc * 4);
-    double *want = malloc(nc * sizeof *want);
-    vk_test_fill_random(a, na, g.M + 7 * g.K);
-    vk_test_fill_random(b, nb, g.N + 11 * g.K);
-    vk_test_fill_random(c0, nc, 5);
-    ref_matmul(want, a, b, c0, &g);
-    cvl_vk_buffer da = vk_test_upload(dev, a, na), db = vk_test_upload(dev, b, nb), dc = vk_test_upload(dev, c0, nc);
+    matmul_ref_inputs in = matmul_ref_inputs_new(&g);
+    double *want = malloc(in.nc * sizeof *want);
+    matmul_ref(want, in.a, in.b, in.c0, &g);
+    cvl_vk_buffer da = vk_test_upload(dev, in.a, in.na), db = vk_test_upload(dev, in.b, in.nb);
+    cvl_vk_buffer dc = vk_test_upload(dev, in.c0, in.nc);
     cvl_vk_seq *seq = NULL;
     cvl_err e = {0};
     cvl_status st = cvl_vk_seq_new(&seq, dev, tag, &e);
     if (st == CVL_OK) st = cvl_vk_matmul(seq, cvl_vk_view_of(&dc), cvl_vk_view_of(&da), cvl_vk_view_of(&db), &g, &e);
     if (st == CVL_OK) st = cvl_vk_seq_run(seq, &e);
-    float *got = vk_test_download(dev, &dc, nc);
-    double err = vk_test_max_rel(got, want, nc);
-    CHECK(st == CVL_OK && err < 1e-5 * (1 + g.K / 64.0), "%s %s %ux%ux%u%s%s batch %u%s%s: max rel err %.3g (%s)",
-          tag, g.variant == CVL_VK_MATMUL_VARIANT_NAIVE ? "naive" : "tiled", g.M, g.N, g.K, g.trans_a ? " A^T" : "",
-          g.trans_b ? " B^T" : "", B, g.share_b ? " shared B" : "", g.accumulate ? " +=" : "", err, e.msg);
+    float *got = vk_test_download(dev, &dc, in.nc);
+    double err = vk_test_max_rel(got, want, in.nc);
+    char name[96];
+    CHECK(st == CVL_OK && err < 1e-5 * (1 + g.K / 64.0), "%s %s %s: max rel err %.3g (%s)", tag,
+          g.variant == CVL_VK_MATMUL_VARIANT_NAIVE ? "naive" : "tiled", matmul_ref_name(name, sizeof name, &g), err,
+          e.msg);
     cvl_vk_seq_free(seq);
     cvl_vk_release(dev, &da);
     cvl_vk_release(dev, &db);
     cvl_vk_release(dev, &dc);
-    free(a), free(b), free(c0), free(want), free(got);
+    matmul_ref_inputs_free(&in);
+    free(want), free(got);
 }
 
 static void test_matmul(const char *tag) {
