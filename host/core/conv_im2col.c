@@ -51,7 +51,7 @@ static bool flip_ok(const cvl_conv_geom *g) {
     return flip_applies(g) && g->H * g->W >= CONV_MIN_PLANE && g->C / g->groups >= 8;
 }
 
-static cvl_conv_geom flipped_geom(const cvl_conv_geom *g) {
+cvl_conv_geom cvl_conv_geom_transposed(const cvl_conv_geom *g) {
     cvl_conv_geom t = *g;
     t.C = g->K;
     t.K = g->C;
@@ -255,13 +255,13 @@ void cvl_conv2d_backward_data(float *din, const float *dout, const float *weight
 bool cvl_conv2d_flip_applies(const cvl_conv_geom *g) { return flip_applies(g); }
 
 size_t cvl_conv2d_flip_workspace(const cvl_conv_geom *g, int threads) {
-    cvl_conv_geom t = flipped_geom(g);
+    cvl_conv_geom t = cvl_conv_geom_transposed(g);
     return flip_floats(g) + thread_ws(&t, threads) * (size_t)threads;
 }
 
 void cvl_conv2d_flip_backward_data(float *din, const float *dout, const float *weight,
                                    const cvl_conv_geom *g, float *ws, cvl_pool *pool) {
-    cvl_conv_geom t = flipped_geom(g);
+    cvl_conv_geom t = cvl_conv_geom_transposed(g);
     int Cg = g->C / g->groups, Kg = g->K / g->groups, RS = g->R * g->S;
     float *flip = ws;
     // flip (C, Kg, R, S): flip[grp*Cg + c][k][rs] = w[grp*Kg + k][c][RS-1-rs]

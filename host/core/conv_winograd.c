@@ -69,24 +69,10 @@ static size_t wino_thread_floats(const cvl_conv_geom *g, int threads) {
     return (size_t)16 * plane((size_t)g->C * t) + (size_t)16 * plane((size_t)g->K * t);
 }
 
-/* The forward geometry whose output is the backward-data result. */
-static cvl_conv_geom transposed(const cvl_conv_geom *g) {
-    cvl_conv_geom t = *g;
-    t.C = g->K;
-    t.K = g->C;
-    t.H = g->P;
-    t.W = g->Q;
-    t.P = g->H;
-    t.Q = g->W;
-    t.ph = 2 - g->ph;
-    t.pw = 2 - g->pw;
-    return t;
-}
-
 size_t cvl_conv2d_winograd_workspace(const cvl_conv_geom *g, int threads) {
     /* U (16 K C), a flipped filter for backward-data (C K 9), per-thread V and M
      * sized for whichever of the two directions needs more */
-    cvl_conv_geom t = transposed(g);
+    cvl_conv_geom t = cvl_conv_geom_transposed(g);
     size_t a = wino_thread_floats(g, threads), b = wino_thread_floats(&t, threads);
     return (size_t)16 * plane((size_t)g->K * g->C) + (size_t)9 * g->K * g->C + 16 + (a > b ? a : b) * (size_t)threads;
 }
@@ -221,7 +207,7 @@ void cvl_conv2d_winograd_forward(float *out, const float *in, const float *weigh
 void cvl_conv2d_winograd_backward_data(float *din, const float *dout, const float *weight,
                                        const cvl_conv_geom *g, float *ws, cvl_pool *pool) {
     // dx = conv(dy, rot180(w) with C and K swapped), padding 2 - pad
-    cvl_conv_geom t = transposed(g);
+    cvl_conv_geom t = cvl_conv_geom_transposed(g);
     float *U = ws, *flip = ws + (size_t)16 * plane((size_t)g->K * g->C);
     float *thread_ws = flip + (size_t)9 * g->K * g->C + 16;
     for (int k = 0; k < g->K; k++)

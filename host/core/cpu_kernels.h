@@ -18,6 +18,11 @@ typedef struct cvl_conv_geom {
     int sh, sw, ph, pw, dh, dw, groups;
 } cvl_conv_geom;
 
+/* The forward convolution whose output is g's backward-data result when g
+ * has stride 1: input and output channels and planes swapped, padding
+ * d (R - 1) - p (the weights are used flipped and transposed). */
+cvl_conv_geom cvl_conv_geom_transposed(const cvl_conv_geom *g);
+
 /* Floats of scratch the conv kernels need with `threads` threads. */
 size_t cvl_conv2d_workspace(const cvl_conv_geom *g, int threads);
 // out (N,K,P,Q) = conv(in (N,C,H,W), weight) + bias (K, or NULL)
