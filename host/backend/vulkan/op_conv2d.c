@@ -21,7 +21,10 @@
  * pieces, backward-data's channels in chunks, both accumulating.
  *
  * The *_f16.comp twins are the same with a and b stored as float16 (16-bit
- * storage), widened to fp32 as they enter shared memory. */
+ * storage), widened to fp32 as they enter shared memory.
+ *
+ * Depthwise convolutions in fp32 (groups == C == K, where the GEMM has one
+ * row per group) go to the direct shaders of op_conv2d_dw.c instead. */
 #include <stdio.h>
 
 #include "backend/vulkan/ops.h"
@@ -124,6 +127,7 @@ static cvl_status conv2d(cvl_vk_seq *seq, cvl_vk_view out, cvl_vk_view a, cvl_vk
         return cvl_err_set(err, CVL_ERR_INVALID, "%s: groups must divide C and K, strides must be positive", what);
     if (g->N == 0 || g->K == 0 || g->C == 0 || (uint64_t)g->H * g->W == 0 || (uint64_t)g->P * g->Q == 0)
         return CVL_OK;
+    if (!f16 && g->groups == g->C && g->K == g->C) return cvl_vk_conv2d_dw(seq, out, a, b, g, mode, err);
     uint32_t Cg = g->C / g->groups, Kg = g->K / g->groups;
     uint64_t lim4 = cvl_vk_window_limit(dev), lim2 = 2 * lim4 < (1ull << 31) ? 2 * lim4 : (1ull << 31);
     uint64_t lim[3] = {lim4, f16 ? lim2 : lim4, f16 ? lim2 : lim4}, ch[3];

@@ -67,13 +67,18 @@ typedef struct cvl_vk_conv_geom {
     uint32_t N, C, H, W, K, R, S, P, Q, sh, sw, ph, pw, dh, dw, groups;
 } cvl_vk_conv_geom;
 /* mode 0: out = y from (a = W, b = x); 1: out = dx from (a = W, b = dy);
- * 2: out = dW from (a = dy, b = x). Implicit GEMM, register-tiled. Split
+ * 2: out = dW from (a = dy, b = x). Implicit GEMM, register-tiled;
+ * depthwise (groups == C == K) by direct shaders instead. Split
  * into chunks of images, groups and output channels until every window
  * fits (backward-weight accumulates over image chunks, backward-data over
  * channel chunks); refused naming the op when one filter or one image
  * cannot fit a window. */
 cvl_status cvl_vk_conv2d(cvl_vk_seq *seq, cvl_vk_view out, cvl_vk_view a, cvl_vk_view b, const cvl_vk_conv_geom *g,
                          int mode, cvl_err *err);
+/* cvl_vk_conv2d's path for depthwise convolutions (groups == C == K):
+ * direct shaders (op_conv2d_dw.c), the arguments checked by the caller. */
+cvl_status cvl_vk_conv2d_dw(cvl_vk_seq *seq, cvl_vk_view out, cvl_vk_view a, cvl_vk_view b, const cvl_vk_conv_geom *g,
+                            int mode, cvl_err *err);
 /* The same with a and b stored as IEEE float16 (cvl_vk_view_f16_of views)
  * and out f32 (shaders/conv2d_f16.comp): inputs widened to fp32 as they
  * enter shared memory, fp32 accumulation. Refuses with one line naming

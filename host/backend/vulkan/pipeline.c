@@ -53,6 +53,9 @@
 #include "conv2d_bwd_weight.spv.h"
 #include "conv2d_bwd_data_f16.spv.h"
 #include "conv2d_bwd_weight_f16.spv.h"
+#include "conv2d_dw.spv.h"
+#include "conv2d_dw_bwd_data.spv.h"
+#include "conv2d_dw_bwd_weight.spv.h"
 
 typedef struct kernel_desc {
     const char *name;
@@ -107,6 +110,9 @@ static const kernel_desc k_kernels[CVL_VK_KERNEL_COUNT] = {
     KERNEL(CVL_VK_CONV2D_F16, conv2d_f16, 3, 25),
     KERNEL(CVL_VK_CONV2D_BWD_DATA_F16, conv2d_bwd_data_f16, 3, 25),
     KERNEL(CVL_VK_CONV2D_BWD_WEIGHT_F16, conv2d_bwd_weight_f16, 3, 25),
+    KERNEL(CVL_VK_CONV2D_DW, conv2d_dw, 3, 25),
+    KERNEL(CVL_VK_CONV2D_DW_BWD_DATA, conv2d_dw_bwd_data, 3, 25),
+    KERNEL(CVL_VK_CONV2D_DW_BWD_WEIGHT, conv2d_dw_bwd_weight, 3, 25),
 };
 #undef KERNEL
 

@@ -66,6 +66,9 @@ typedef enum cvl_vk_kernel {
     CVL_VK_CONV2D_F16, /* the convolutions with their two inputs stored as float16 */
     CVL_VK_CONV2D_BWD_DATA_F16,
     CVL_VK_CONV2D_BWD_WEIGHT_F16,
+    CVL_VK_CONV2D_DW, /* depthwise, direct (not a GEMM) */
+    CVL_VK_CONV2D_DW_BWD_DATA,
+    CVL_VK_CONV2D_DW_BWD_WEIGHT,
     CVL_VK_KERNEL_COUNT
 } cvl_vk_kernel;
 

@@ -7,7 +7,8 @@
  * <= 2e-3. Against the double-precision convolution of the half-rounded
  * inputs it must agree to 1e-5 -- the products are accumulated in fp32, not
  * fp16 -- and to 1e-5 against conv2d.comp run on the half-rounded inputs
- * (same tiling, same fma order: in practice exactly). Odd shapes, stride
+ * (same tiling, same fma order: in practice exactly; depthwise fp32 runs
+ * the direct conv2d_dw*.comp, another order: 2.4e-7). Odd shapes, stride
  * 2, padding, dilation 2, groups, depthwise; then again in 1 KiB windows
  * (chunks of images, groups and output channels); and the one-line refusal
  * on a device without storageBuffer16BitAccess. */
