@@ -200,18 +200,6 @@ static cvl_status cpu_plan(cvl_backend *base, cvl_graph *g, cvl_err *e) {
 
 /* -------------------------------------------------------- elementwise */
 
-/* Strides of `t` seen through the broadcast shape (nd, shape): 0 where t
- * has size 1 or no axis. */
-static void bstrides(const cvl_tensor *t, int32_t nd, const int64_t *shape, int64_t *st) {
-    int64_t s = 1;
-    for (int32_t i = nd - 1; i >= 0; i--) {
-        int32_t ti = t->ndim - nd + i;
-        int64_t d = ti >= 0 ? t->shape[ti] : 1;
-        st[i] = (d == 1 && shape[i] != 1) ? 0 : s;
-        s *= d;
-    }
-}
-
 static float binop(int op, float a, float c) {
     switch (op) {
     case CVL_OP_ADD: return a + c;
@@ -229,8 +217,8 @@ static void binary(float *y, const cvl_tensor *t, const float *a, const float *c
         return;
     }
     int64_t sa[CVL_MAX_DIMS], sc[CVL_MAX_DIMS], idx[CVL_MAX_DIMS] = {0};
-    bstrides(ta, t->ndim, t->shape, sa);
-    bstrides(tc, t->ndim, t->shape, sc);
+    cvl_tensor_broadcast_strides(ta, t->ndim, t->shape, sa);
+    cvl_tensor_broadcast_strides(tc, t->ndim, t->shape, sc);
     int32_t last = t->ndim - 1;
     int64_t inner = t->shape[last];
     for (size_t base = 0; base < n; base += (size_t)inner) {
@@ -252,7 +240,7 @@ static void sum_to(float *y, const cvl_tensor *t, const float *x, const cvl_tens
     size_t n = cvl_tensor_numel(tx);
     memset(y, 0, cvl_tensor_numel(t) * sizeof *y);
     int64_t st[CVL_MAX_DIMS], idx[CVL_MAX_DIMS] = {0};
-    bstrides(t, tx->ndim, tx->shape, st);
+    cvl_tensor_broadcast_strides(t, tx->ndim, tx->shape, st);
     for (size_t i = 0; i < n; i++) {
         int64_t o = 0;
         for (int32_t d = 0; d < tx->ndim; d++) o += idx[d] * st[d];

@@ -84,6 +84,16 @@ size_t cvl_tensor_numel(const cvl_tensor *t) {
     return n;
 }
 
+void cvl_tensor_broadcast_strides(const cvl_tensor *t, int32_t nd, const int64_t *shape, int64_t *st) {
+    int64_t s = 1;
+    for (int32_t i = nd - 1; i >= 0; i--) {
+        int32_t ti = t->ndim - nd + i;
+        int64_t d = ti >= 0 ? t->shape[ti] : 1;
+        st[i] = (d == 1 && shape[i] != 1) ? 0 : s;
+        s *= d;
+    }
+}
+
 static size_t dtype_size(cvl_dtype d) {
     switch (d) {
     case CVL_DTYPE_F16:

@@ -130,6 +130,9 @@ cvl_tensor *cvl_graph_node(const cvl_graph *g, int32_t i);
 
 size_t cvl_tensor_numel(const cvl_tensor *t);
 size_t cvl_tensor_nbytes(const cvl_tensor *t);
+/* Strides (in elements) of contiguous `t` seen through the broadcast shape
+ * (nd, shape): 0 where t has size 1 or no axis. */
+void cvl_tensor_broadcast_strides(const cvl_tensor *t, int32_t nd, const int64_t *shape, int64_t *st);
 /* "(128, 32, 28, 28)" into buf. */
 const char *cvl_shape_str(const cvl_tensor *t, char *buf, size_t n);
 

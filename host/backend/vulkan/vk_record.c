@@ -68,15 +68,12 @@ static void strides(const cvl_tensor *t, uint64_t *st) {
     for (int32_t d = t->ndim - 1; d >= 0; d--) st[d] = s, s *= (uint64_t)t->shape[d];
 }
 
-/* Strides of `t` seen through the broadcast shape (nd, shape). */
+/* Strides of `t` seen through the broadcast shape (nd, shape), as the
+ * strided ops take them. */
 static void bstrides(const cvl_tensor *t, int32_t nd, const int64_t *shape, uint64_t *st) {
-    uint64_t s = 1;
-    for (int32_t i = nd - 1; i >= 0; i--) {
-        int32_t ti = t->ndim - nd + i;
-        int64_t d = ti >= 0 ? t->shape[ti] : 1;
-        st[i] = (d == 1 && shape[i] != 1) ? 0 : s;
-        s *= (uint64_t)d;
-    }
+    int64_t s[CVL_MAX_DIMS];
+    cvl_tensor_broadcast_strides(t, nd, shape, s);
+    for (int32_t i = 0; i < nd; i++) st[i] = (uint64_t)s[i];
 }
 
 /* (outer, axis, inner) around one axis of t. */
