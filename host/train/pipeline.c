@@ -84,6 +84,32 @@ static int find_decl(const cvl_config *cfg, const char *path, const cvl_data_dec
     return -1;
 }
 
+/* The `inputs` or `targets` list (NULL when absent: the dataset's first
+ * declaration stands for it) and its length, 1 to CVL_NET_MAX; -1 with e set. */
+static int entry_count(const cvl_config *cfg, const char *key, const json_t **list, cvl_err *e) {
+    *list = cvl_config_get(cfg, key);
+    int n = *list ? (int)json_array_size(*list) : 1;
+    if (n < 1 || n > CVL_NET_MAX) {
+        cvl_err_set(e, CVL_ERR_INVALID, "%s: %s: needs 1 to %d entries, got %d", cfg->source, key, CVL_NET_MAX, n);
+        return -1;
+    }
+    return n;
+}
+
+/* Entry i of that list, checked (check_entry) and bound by name to one of
+ * the dataset's declarations of its kind (absent list: the first). *v is the
+ * entry (NULL when the list is absent); returns the declaration's index, or
+ * -1 with e set. */
+static int bind_entry(const cvl_config *cfg, const char *key, const json_t *list, int i, const char *const *allowed,
+                      size_t n_allowed, const cvl_data_decl *decls, int n_decls, const json_t **v, cvl_err *e) {
+    *v = list ? json_array_get(list, (size_t)i) : NULL;
+    if (*v && check_entry(cfg, key, (size_t)i, *v, allowed, n_allowed, e) != CVL_OK) return -1;
+    char path[64];
+    snprintf(path, sizeof path, "%s[%d].name", key, i);
+    const char *name = *v ? json_string_value(json_object_get(*v, "name")) : decls[0].name;
+    return find_decl(cfg, path, decls, n_decls, name, strcmp(key, "inputs") == 0 ? "input" : "target", e);
+}
+
 static cvl_target_kind target_kind(const cvl_data_decl *d, int64_t *dim) {
     switch (d->kind) {
     case CVL_DATA_CLASS: *dim = d->classes; return CVL_TARGET_CLASS;
@@ -142,20 +168,16 @@ static cvl_status fail_graph(cvl_net *net, const cvl_config *cfg, const char *wh
 static cvl_status build_inputs(cvl_net *net, const cvl_registry *reg, const cvl_config *cfg, const cvl_dataset *ds,
                                const int64_t *image_shape, cvl_tensor **feats, cvl_err *e) {
     static const char *const allowed[] = {"name", "encoder"};
-    const json_t *list = cvl_config_get(cfg, "inputs");
-    int n = list ? (int)json_array_size(list) : 1;
-    if (n < 1 || n > CVL_NET_MAX)
-        return cvl_err_set(e, CVL_ERR_INVALID, "%s: inputs: needs 1 to %d entries, got %d", cfg->source, CVL_NET_MAX, n);
+    const json_t *list;
+    int n = entry_count(cfg, "inputs", &list, e);
+    if (n < 0) return e->status;
     for (int i = 0; i < n; i++) {
-        const json_t *v = list ? json_array_get(list, (size_t)i) : NULL;
-        if (v && check_entry(cfg, "inputs", (size_t)i, v, allowed, 2, e) != CVL_OK) return e->status;
-        cvl_net_input *in = &net->in[i];
-        char path[64];
-        snprintf(path, sizeof path, "inputs[%d].name", i);
-        const char *name = v ? json_string_value(json_object_get(v, "name")) : ds->inputs[0].name;
-        int k = find_decl(cfg, path, ds->inputs, ds->n_inputs, name, "input", e);
+        const json_t *v;
+        int k = bind_entry(cfg, "inputs", list, i, allowed, 2, ds->inputs, ds->n_inputs, &v, e);
         if (k < 0) return e->status;
+        cvl_net_input *in = &net->in[i];
         const cvl_data_decl *d = &ds->inputs[k];
+        const char *name = d->name;
         snprintf(in->name, sizeof in->name, "%s", name);
         in->ds_index = k;
         int64_t sh[4] = {net->batch, 0, 0, 0};
@@ -205,20 +227,16 @@ static cvl_status build_inputs(cvl_net *net, const cvl_registry *reg, const cvl_
 static cvl_status build_targets(cvl_net *net, const cvl_registry *reg, const cvl_config *cfg, const cvl_dataset *ds,
                                 cvl_tensor *feat, cvl_err *e) {
     static const char *const allowed[] = {"name", "head", "loss", "weight"};
-    const json_t *list = cvl_config_get(cfg, "targets");
-    int n = list ? (int)json_array_size(list) : 1;
-    if (n < 1 || n > CVL_NET_MAX)
-        return cvl_err_set(e, CVL_ERR_INVALID, "%s: targets: needs 1 to %d entries, got %d", cfg->source, CVL_NET_MAX, n);
+    const json_t *list;
+    int n = entry_count(cfg, "targets", &list, e);
+    if (n < 0) return e->status;
     cvl_tensor *total = NULL;
     for (int i = 0; i < n; i++) {
-        const json_t *v = list ? json_array_get(list, (size_t)i) : NULL;
-        if (v && check_entry(cfg, "targets", (size_t)i, v, allowed, 4, e) != CVL_OK) return e->status;
-        cvl_net_target *t = &net->tg[i];
-        char path[64];
-        snprintf(path, sizeof path, "targets[%d].name", i);
-        const char *name = v ? json_string_value(json_object_get(v, "name")) : ds->targets[0].name;
-        int k = find_decl(cfg, path, ds->targets, ds->n_targets, name, "target", e);
+        const json_t *v;
+        int k = bind_entry(cfg, "targets", list, i, allowed, 4, ds->targets, ds->n_targets, &v, e);
         if (k < 0) return e->status;
+        cvl_net_target *t = &net->tg[i];
+        const char *name = ds->targets[k].name;
         snprintf(t->name, sizeof t->name, "%s", name);
         t->ds_index = k;
         t->kind = target_kind(&ds->targets[k], &t->dim);
