@@ -3,6 +3,7 @@
  *   CHECK(cond, "what %d", x);          one TAP line; the test goes on
  *   CHECK_NEAR(a, b, tol, "what");      |a-b| <= tol * max(1, |b|)
  *   CHECK_STR_CONTAINS(hay, needle, "what");
+ *   max_rel_err(got, want, n)           max |got - want| / max |want|
  *   return tap_done();                  plan line, exit status
  */
 #ifndef CVL_TEST_HARNESS_H
@@ -48,6 +49,18 @@ static inline void tap_result(int ok, const char *file, int line, const char *fm
         if (!ok_) printf("# '%s' not found in: %s\n", n_, h_ ? h_ : "(null)");            \
         tap_result(ok_, __FILE__, __LINE__, __VA_ARGS__);                                 \
     } while (0)
+
+/* max |got - want| / max |want| over n floats (a NaN difference counts as
+ * the worst), the normalised error the parity tests bound. */
+static inline double max_rel_err(const float *got, const float *want, size_t n) {
+    double md = 0, mw = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - want[i]);
+        if (!(d <= md)) md = d;
+        mw = fmax(mw, fabs((double)want[i]));
+    }
+    return md / fmax(mw, 1e-30);
+}
 
 static inline int tap_done(void) {
     printf("1..%d\n", tap_n);

@@ -26,15 +26,6 @@ static float frand(uint64_t *s) {
     return (float)((double)(*s >> 11) / 9007199254740992.0 * 2.0 - 1.0);
 }
 
-static double rel(const float *a, const float *b, size_t n) {
-    double md = 0, mb = 0;
-    for (size_t i = 0; i < n; i++) {
-        md = fmax(md, fabs((double)a[i] - b[i]));
-        mb = fmax(mb, fabs((double)b[i]));
-    }
-    return md / fmax(mb, 1e-30);
-}
-
 static double rel_d(const float *a, const double *b, size_t n) {
     double md = 0, mb = 0;
     for (size_t i = 0; i < n; i++) {
@@ -104,10 +95,10 @@ static void winograd_cases(int th, cvl_pool *pool, uint64_t *seed) {
         const float *bias = cases[c].bias ? b : NULL;
         cvl_conv2d_winograd_forward(y1, x, w, bias, &g, ws, pool);
         cvl_conv2d_im2col_forward(y2, x, w, bias, &g, ws, pool);
-        double ef = rel(y1, y2, ny);
+        double ef = max_rel_err(y1, y2, ny);
         cvl_conv2d_winograd_backward_data(dx1, dy, w, &g, ws, pool);
         cvl_conv2d_im2col_backward_data(dx2, dy, w, &g, ws, pool);
-        double eb = rel(dx1, dx2, nx);
+        double eb = max_rel_err(dx1, dx2, nx);
         cvl_conv2d_winograd_backward_weight(dw1, dy, x, &g, ws, pool);
         cvl_conv2d_im2col_backward_weight(dw2, dy, x, &g, ws, pool);
         ref_dweight(dwr, dy, x, &g);
@@ -143,7 +134,7 @@ static void flip_cases(int th, cvl_pool *pool, uint64_t *seed) {
         float *ws = malloc(wsn * 4);
         cvl_conv2d_flip_backward_data(dx1, dy, w, &g, ws, pool);
         cvl_conv2d_im2col_backward_data(dx2, dy, w, &g, ws, pool);
-        double e = rel(dx1, dx2, nx);
+        double e = max_rel_err(dx1, dx2, nx);
         CHECK(e <= 2e-5, "%d thread(s): flip N%d C%d K%d %dx%d k%dx%d pad %d,%d dil %d groups %d: %.1e", th, g.N, g.C,
               g.K, g.H, g.W, g.R, g.S, g.ph, g.pw, g.dh, g.groups, e);
         free(w), free(dy), free(dx1), free(dx2), free(ws);

@@ -25,15 +25,6 @@ static float frand(void) {
     return (float)((double)(rng >> 11) / 9007199254740992.0 * 2.0 - 1.0);
 }
 
-static double rel(const float *a, const float *b, size_t n) {
-    double md = 0, mb = 0;
-    for (size_t i = 0; i < n; i++) {
-        md = fmax(md, fabs((double)a[i] - b[i]));
-        mb = fmax(mb, fabs((double)b[i]));
-    }
-    return md / fmax(mb, 1e-30);
-}
-
 static cvl_tensor *bn(cvl_graph *g, cvl_tensor *x, const char *tag, cvl_tensor **gamma, cvl_tensor **beta) {
     int64_t C = x->shape[1], one = 1;
     char nm[32];
@@ -144,7 +135,7 @@ static void kernel_case(int threads) {
     cvl_bn_backward_fused(dx1, dp1, dy, r, x, st, gm, N, C, HW, scratch, pool);
     cvl_bn_backward(dx2, dz, x, st, gm, N, C, HW, scratch, pool);
     cvl_bn_backward_params(dp2, dz, x, st, N, C, HW, scratch, pool);
-    CHECK(rel(dx1, dx2, n) == 0 && rel(dp1, dp2, 10) == 0,
+    CHECK(max_rel_err(dx1, dx2, n) == 0 && max_rel_err(dp1, dp2, 10) == 0,
           "%d thread(s): fused kernel (ReLU mask read through, dx and dparams at once) equals mask-then-backward", threads);
     cvl_pool_free(pool);
     free(dy), free(r), free(x), free(dz), free(dx1), free(dx2), free(scratch);
@@ -160,7 +151,7 @@ int main(void) {
             float *a = grads(kind, false, th, &n1, &f1);
             float *b = grads(kind, true, th, &n2, &f2);
             CHECK(f1 && !f2, "%s: the ReLU backward is fused, and not with another reader", names[kind]);
-            double err = a && b && n1 == n2 ? rel(a, b, n1) : 1;
+            double err = a && b && n1 == n2 ? max_rel_err(a, b, n1) : 1;
             CHECK(err <= 1e-6, "%d thread(s): %s: fused gradients match the unfused ones (%.1e)", th, names[kind],
                   err);
             free(a);

@@ -74,16 +74,6 @@ static float *fixture_get(const fixture *f, const char *name, size_t *n) {
     return out;
 }
 
-/* max |a-b| / max |b| */
-static double rel_err(const float *a, const float *b, size_t n) {
-    double md = 0, mb = 0;
-    for (size_t i = 0; i < n; i++) {
-        md = fmax(md, fabs((double)a[i] - b[i]));
-        mb = fmax(mb, fabs((double)b[i]));
-    }
-    return md / fmax(mb, 1e-12);
-}
-
 static float *read_tensor(cvl_backend *be, const cvl_tensor *t) {
     size_t n = cvl_tensor_numel(t);
     float *out = malloc(n * sizeof *out);
@@ -176,7 +166,7 @@ static void check_model(const char *dir, const cvl_registry *reg, const char *fi
 
     size_t n;
     float *ref = fixture_get(&f, "logits", &n), *got = read_tensor(be, m.logits);
-    double err = rel_err(got, ref, n);
+    double err = max_rel_err(got, ref, n);
     CHECK(err <= TOL, "%s: train-mode logits match PyTorch (rel err %.2e)", file, err);
     free(ref);
     free(got);
@@ -210,7 +200,7 @@ static void check_model(const char *dir, const cvl_registry *reg, const char *fi
         } else {
             continue;
         }
-        err = rel_err(got, ref, n);
+        err = max_rel_err(got, ref, n);
         if (err > worst) {
             worst = err;
             worst_name = t->name;
@@ -227,7 +217,7 @@ static void check_model(const char *dir, const cvl_registry *reg, const char *fi
     cvl_backend_run(be, 0, m.logits->id + 1, &s, &e);
     ref = fixture_get(&f, "eval_logits", &n);
     got = read_tensor(be, m.logits);
-    err = rel_err(got, ref, n);
+    err = max_rel_err(got, ref, n);
     CHECK(err <= TOL, "%s: eval-mode logits match PyTorch (rel err %.2e)", file, err);
     free(ref);
     free(got);

@@ -97,15 +97,10 @@ static double gp_diff(gp_side *cpu, const cvl_tensor *tc, gp_side *vk, const cvl
     float *a = malloc(n * 4), *b = malloc(n * 4);
     cvl_backend_read(cpu->be, tc, a, n * 4, e);
     cvl_backend_read(vk->be, tv, b, n * 4, e);
-    double md = 0, mw = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (!(d <= md)) md = d; /* NaN counts as worst */
-        mw = fmax(mw, fabs((double)a[i]));
-    }
+    double r = max_rel_err(b, a, n);
     free(a);
     free(b);
-    return md / fmax(mw, 1e-30);
+    return r;
 }
 
 /* Runs case c on the CPU and on dev; one CHECK for the whole case, naming

@@ -29,16 +29,6 @@
 static cvl_pool *pool;
 static double worst;
 
-static double rel(const float *a, const float *b, size_t n) {
-    double md = 0, mb = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (!(d <= md)) md = d; /* NaN counts as worst */
-        mb = fmax(mb, fabs((double)b[i]));
-    }
-    return md / fmax(mb, 1e-30);
-}
-
 /* The same geometry for the CPU kernels. */
 static cvl_conv_geom cpu_geom(const cvl_vk_conv_geom *g) {
     return (cvl_conv_geom){(int)g->N,  (int)g->C,  (int)g->H,  (int)g->W,  (int)g->K,  (int)g->R,
@@ -86,7 +76,7 @@ static void check_case(cvl_vk_device *dev, const conv_case *cc, const char *tag,
     double err[3];
     for (int m = 0; m < 3; m++) {
         got[m] = vk_test_download(dev, &out[m], sizes[m]);
-        err[m] = rel(got[m], ref[m], sizes[m]);
+        err[m] = max_rel_err(got[m], ref[m], sizes[m]);
         if (err[m] > worst || isnan(err[m])) worst = err[m];
     }
     CHECK(e.status == CVL_OK && err[0] <= 1e-5 && err[1] <= 1e-5 && err[2] <= 1e-5 && chunks[0] >= min_chunks[0] &&

@@ -263,15 +263,6 @@ static net make(cvl_backend *be, cvl_err *e) {
     return n;
 }
 
-static double rel(const float *a, const float *b, size_t n) {
-    double md = 0, mb = 0;
-    for (size_t i = 0; i < n; i++) {
-        md = fmax(md, fabs((double)a[i] - b[i]));
-        mb = fmax(mb, fabs((double)b[i]));
-    }
-    return md / fmax(mb, 1e-12);
-}
-
 static void train_parity(cvl_vk_device *dev, const char *tag) {
     cvl_err e = {0};
     net c = make(cvl_backend_cpu_new(1), &e);
@@ -310,7 +301,7 @@ static void train_parity(cvl_vk_device *dev, const char *tag) {
         float a[64], b[64];
         cvl_backend_read(c.be, tc, a, n * 4, &e);
         cvl_backend_read(v.be, tv, b, n * 4, &e);
-        double r = rel(b, a, n);
+        double r = max_rel_err(b, a, n);
         CHECK(r <= 1e-4, "%s agrees after training%s (%.1e)", bufs[i], tag, r);
     }
     int64_t nb[2];
@@ -324,7 +315,7 @@ static void train_parity(cvl_vk_device *dev, const char *tag) {
     cvl_backend_run(v.be, 0, v.logits->id + 1, &ev, &e);
     cvl_backend_read(c.be, c.logits, la, sizeof la, &e);
     cvl_backend_read(v.be, v.logits, lb, sizeof lb, &e);
-    CHECK(rel(lb, la, 32) <= 1e-4, "eval-mode logits (running statistics) agree%s (%.1e)", tag, rel(lb, la, 32));
+    CHECK(max_rel_err(lb, la, 32) <= 1e-4, "eval-mode logits (running statistics) agree%s (%.1e)", tag, max_rel_err(lb, la, 32));
     cvl_backend_free(c.be);
     cvl_backend_free(v.be);
     cvl_graph_free(c.g);
