@@ -24,7 +24,7 @@ cvl_status cvl_vk_bind_window(cvl_vk_binding *out, uint32_t *elem_off, const cvl
     return CVL_OK;
 }
 
-static uint32_t groups_for(const cvl_vk_device *dev, uint64_t n) {
+uint32_t cvl_vk_grid_groups(const cvl_vk_device *dev, uint64_t n) {
     uint64_t g = (n + WG - 1) / WG;
     uint64_t cap = dev->info.max_group_count[0] < 65535 ? dev->info.max_group_count[0] : 65535;
     return (uint32_t)(g == 0 ? 1 : g > cap ? cap : g); /* the shaders loop over the rest */
@@ -50,7 +50,7 @@ static cvl_status run_split(cvl_vk_seq *seq, cvl_vk_kernel k, const cvl_vk_view 
         uint32_t push[4] = {(uint32_t)m};
         for (uint32_t i = 0; i < nv && st == CVL_OK; i++)
             st = cvl_vk_bind_window(&b[i], &push[1 + i], dev, v[i], at, at + m, i == 0, what, err);
-        uint32_t groups[3] = {groups_for(dev, m), 1, 1};
+        uint32_t groups[3] = {cvl_vk_grid_groups(dev, m), 1, 1};
         if (st == CVL_OK) st = cvl_vk_seq_dispatch(seq, p, b, push, groups, what, err);
     }
     return st;
@@ -69,7 +69,7 @@ cvl_status cvl_vk_fill(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view scalars, uint
         uint32_t push[3] = {(uint32_t)m};
         st = cvl_vk_bind_window(&b[0], &push[1], dev, y, at, at + m, true, what, err);
         if (st == CVL_OK) st = cvl_vk_bind_window(&b[1], &push[2], dev, scalars, slot, slot + 1, false, what, err);
-        uint32_t groups[3] = {groups_for(dev, m), 1, 1};
+        uint32_t groups[3] = {cvl_vk_grid_groups(dev, m), 1, 1};
         if (st == CVL_OK) st = cvl_vk_seq_dispatch(seq, p, b, push, groups, what, err);
     }
     return st;

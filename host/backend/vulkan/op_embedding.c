@@ -12,12 +12,6 @@
 
 #define WG 256u
 
-static uint32_t groups_for(const cvl_vk_device *dev, uint64_t n) {
-    uint64_t g = (n + WG - 1) / WG;
-    uint64_t cap = dev->info.max_group_count[0] < 65535 ? dev->info.max_group_count[0] : 65535;
-    return (uint32_t)(g == 0 ? 1 : g > cap ? cap : g); /* the shaders loop over the rest */
-}
-
 static uint32_t min_u32(uint64_t a, uint64_t b) { return (uint32_t)(a < b ? a : b); }
 
 /* Rows of D floats per window; 0 (with the error set) when one row does not fit. */
@@ -59,7 +53,7 @@ cvl_status cvl_vk_embedding(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view idx, cvl
             if (st == CVL_OK) st = cvl_vk_bind_window(&b[1], &push.i_off, dev, idx, y0, y0 + ny, false, what, err);
             if (st == CVL_OK)
                 st = cvl_vk_bind_window(&b[2], &push.w_off, dev, w, t0 * D, (uint64_t)t1 * D, false, what, err);
-            uint32_t groups[3] = {groups_for(dev, (uint64_t)ny * D), 1, 1};
+            uint32_t groups[3] = {cvl_vk_grid_groups(dev, (uint64_t)ny * D), 1, 1};
             if (st == CVL_OK) st = cvl_vk_seq_dispatch(seq, p, b, &push, groups, what, err);
             t0 = t1;
         } while (st == CVL_OK && t0 < num);
@@ -93,7 +87,7 @@ cvl_status cvl_vk_embedding_bwd(cvl_vk_seq *seq, cvl_vk_view dw, cvl_vk_view dy,
             if (st == CVL_OK)
                 st = cvl_vk_bind_window(&b[1], &push.dy_off, dev, dy, k0 * D, (uint64_t)k1 * D, false, what, err);
             if (st == CVL_OK) st = cvl_vk_bind_window(&b[2], &push.i_off, dev, idx, k0, k1, false, what, err);
-            uint32_t groups[3] = {groups_for(dev, (uint64_t)nt * D), 1, 1};
+            uint32_t groups[3] = {cvl_vk_grid_groups(dev, (uint64_t)nt * D), 1, 1};
             if (st == CVL_OK) st = cvl_vk_seq_dispatch(seq, p, b, &push, groups, what, err);
             k0 = k1;
         } while (st == CVL_OK && k0 < m);

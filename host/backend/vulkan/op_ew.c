@@ -10,12 +10,6 @@
 
 #define WG 256u
 
-static uint32_t groups_for(const cvl_vk_device *dev, uint64_t n) {
-    uint64_t g = (n + WG - 1) / WG;
-    uint64_t cap = dev->info.max_group_count[0] < 65535 ? dev->info.max_group_count[0] : 65535;
-    return (uint32_t)(g == 0 ? 1 : g > cap ? cap : g); /* the shaders loop over the rest */
-}
-
 cvl_status cvl_vk_ew(cvl_vk_seq *seq, cvl_vk_kernel k, const cvl_vk_spec *spec, const cvl_vk_view *split,
                      uint32_t n_split, const cvl_vk_view *whole, uint32_t n_whole, uint32_t writes,
                      const uint32_t *extra, uint32_t n_extra, uint64_t n, const char *what, cvl_err *err) {
@@ -53,7 +47,7 @@ cvl_status cvl_vk_ew(cvl_vk_seq *seq, cvl_vk_kernel k, const cvl_vk_spec *spec, 
         }
         if (st) return st;
         if (n_extra) memcpy(&push[2 + nb], extra, n_extra * 4);
-        uint32_t groups[3] = {groups_for(dev, m), 1, 1};
+        uint32_t groups[3] = {cvl_vk_grid_groups(dev, m), 1, 1};
         st = cvl_vk_seq_dispatch(seq, p, b, push, groups, what, err);
         at += m;
     } while (st == CVL_OK && at < n);

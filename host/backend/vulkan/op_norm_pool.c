@@ -24,12 +24,6 @@
  * give each workgroup at most WG * SUM_ITERS elements a chunk. */
 #define SUM_ITERS 32768u
 
-static uint32_t groups_for(const cvl_vk_device *dev, uint64_t n) {
-    uint64_t g = (n + WG - 1) / WG;
-    uint64_t cap = dev->info.max_group_count[0] < 65535 ? dev->info.max_group_count[0] : 65535;
-    return (uint32_t)(g == 0 ? 1 : g > cap ? cap : g);
-}
-
 /* Binds v[i] over elements [lo[i], hi[i]) -- written when bit i of `writes`
  * is set -- with its element offset in offs[i], then dispatches `groups`
  * workgroups with `push`. */
@@ -98,7 +92,7 @@ static cvl_status planes_run(cvl_vk_seq *seq, const planes_job *j, const char *w
         }
         j->push[j->np_at] = (uint32_t)np;
         if (j->p0_at != ~0u) j->push[j->p0_at] = (uint32_t)p0;
-        uint32_t groups = j->groups ? j->groups : groups_for(dev, np * j->plane[0]);
+        uint32_t groups = j->groups ? j->groups : cvl_vk_grid_groups(dev, np * j->plane[0]);
         st = dispatch(seq, j->p, j->v, lo, hi, j->n, j->writes, &j->push[j->off_at], j->push, groups, what, err);
     }
     return st;
@@ -156,7 +150,7 @@ cvl_status cvl_vk_bn_stats(cvl_vk_seq *seq, cvl_vk_view stats, cvl_vk_view rmean
     /* the statistics and the running ones, once; x is not read */
     uint64_t lo[6] = {0, 0, 0, 0, 0, 0}, hi[6] = {stats.count, rmean.count, rvar.count, nbt.count, 1, scalars.count};
     push.mode = 2;
-    return dispatch(seq, p, v, lo, hi, 6, 0xfu, push.off, &push, groups_for(dev, C), what, err);
+    return dispatch(seq, p, v, lo, hi, 6, 0xfu, push.off, &push, cvl_vk_grid_groups(dev, C), what, err);
 }
 
 cvl_status cvl_vk_bn_apply(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, cvl_vk_view stats, cvl_vk_view gamma,
@@ -196,7 +190,7 @@ cvl_status cvl_vk_bn_bwd(cvl_vk_seq *seq, cvl_vk_view out, cvl_vk_view dy, cvl_v
     /* sum(dy * (x - mean)) * rstd; dy and x are not read */
     uint64_t lo[6] = {0}, hi[6] = {sums.count, 1, 1, stats.count, gamma.count, stats.count};
     push[13] = 2;
-    st = dispatch(seq, p, v, lo, hi, 6, 1u, &push[2], push, groups_for(dev, C), what, err);
+    st = dispatch(seq, p, v, lo, hi, 6, 1u, &push[2], push, cvl_vk_grid_groups(dev, C), what, err);
     if (st || params) return st;
     cvl_vk_view split[3] = {out, dy, x}, whole[3] = {stats, gamma, sums};
     uint32_t extra[6] = {C, HW, 0, 0, N * HW, 0};
@@ -303,7 +297,7 @@ cvl_status cvl_vk_slice(cvl_vk_seq *seq, cvl_vk_view y, cvl_vk_view x, uint32_t 
         uint32_t push[10] = {(uint32_t)m, (uint32_t)at, D, len, start, inner, backward, 0, 0, (uint32_t)xlo};
         cvl_vk_view v[2] = {y, x};
         uint64_t lo[2] = {at, xlo}, hi[2] = {at + m, xhi};
-        st = dispatch(seq, p, v, lo, hi, 2, 1u, &push[7], push, groups_for(dev, m), what, err);
+        st = dispatch(seq, p, v, lo, hi, 2, 1u, &push[7], push, cvl_vk_grid_groups(dev, m), what, err);
         at += m;
     }
     return st;

@@ -71,12 +71,6 @@ static void touch(uint64_t lo, uint64_t hi, uint32_t nd, const uint64_t *shape, 
     for (uint32_t k = d + 1; k < nd; k++) *max += (shape[k] - 1) * st[k];
 }
 
-static uint32_t groups_for(const cvl_vk_device *dev, uint64_t n) {
-    uint64_t g = (n + WG - 1) / WG;
-    uint64_t cap = dev->info.max_group_count[0] < 65535 ? dev->info.max_group_count[0] : 65535;
-    return (uint32_t)(g == 0 ? 1 : g > cap ? cap : g);
-}
-
 static uint32_t fbits(float f) {
     uint32_t u;
     memcpy(&u, &f, 4);
@@ -126,7 +120,7 @@ static cvl_status strided_run(cvl_vk_seq *seq, cvl_vk_kernel k, const cvl_vk_spe
             push.min[i] = (uint32_t)lo[i];
             st = cvl_vk_bind_window(&b[i], &push.off[i], dev, v[i], lo[i], hi[i] + 1, i == 0, what, err);
         }
-        uint32_t groups[3] = {groups_for(dev, m), 1, 1};
+        uint32_t groups[3] = {cvl_vk_grid_groups(dev, m), 1, 1};
         if (st == CVL_OK) st = cvl_vk_seq_dispatch(seq, p, b, &push, groups, what, err);
         at += m;
     }

@@ -295,5 +295,9 @@ cvl_status cvl_vk_bind_window(cvl_vk_binding *out, uint32_t *elem_off, const cvl
 /* The largest window the planner may ask for, in floats (leaves room for
  * the alignment slack). */
 uint64_t cvl_vk_window_limit(const cvl_vk_device *dev);
+/* Workgroups of 256 invocations for a grid-stride loop over n elements:
+ * enough for one element each, capped at 65535 (and the device's limit);
+ * the shaders loop over the rest. */
+uint32_t cvl_vk_grid_groups(const cvl_vk_device *dev, uint64_t n);
 
 #endif
