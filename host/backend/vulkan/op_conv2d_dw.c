@@ -23,15 +23,14 @@
  * On a software device (llvmpipe ends every loop of an invocation after
  * 65535 iterations in all, silently) the per-invocation loops are cut into
  * pieces that accumulate: forward and backward-data take at most
- * LOOP_ITERS / (S + 1) filter rows a dispatch, backward-weight at most
- * WG_SUM_CPU * (LOOP_ITERS - WG_SUM_CPU) pairs. */
+ * CVL_VK_LOOP_BUDGET / (S + 1) filter rows a dispatch, backward-weight at most
+ * WG_SUM_CPU * (CVL_VK_LOOP_BUDGET - WG_SUM_CPU) pairs. */
 #include <stdio.h>
 
 #include "backend/vulkan/ops.h"
 
 #define WG 256u
 #define WG_SUM_CPU 64u /* lavapipe's backward-weight: 64-invocation workgroups measured 2x faster than 256 */
-#define LOOP_ITERS 60000u
 
 typedef struct span {
     uint64_t lo, hi;
@@ -98,11 +97,11 @@ cvl_status cvl_vk_conv2d_dw(cvl_vk_seq *seq, cvl_vk_view out, cvl_vk_view a, cvl
                                "(%llu floats) or the device's workgroup grid", what, g->H, g->W, g->P, g->Q, (unsigned long long)lim);
     }
     /* a software device's loop bound: filter rows (forward, backward-data) or pairs (backward-weight) a piece */
-    uint64_t rows = software ? LOOP_ITERS / ((uint64_t)g->S + 1) : g->R;
-    uint64_t pairs = software ? (uint64_t)wg * (LOOP_ITERS - wg) : UINT64_MAX;
+    uint64_t rows = software ? CVL_VK_LOOP_BUDGET / ((uint64_t)g->S + 1) : g->R;
+    uint64_t pairs = software ? (uint64_t)wg * (CVL_VK_LOOP_BUDGET - wg) : UINT64_MAX;
     if (rows == 0)
         return cvl_err_set(err, CVL_ERR_UNSUPPORTED, "%s: a filter row of %u taps exceeds the %u steps %s runs in one loop",
-                           what, g->S, LOOP_ITERS, dev->info.name);
+                           what, g->S, CVL_VK_LOOP_BUDGET, dev->info.name);
     if (rows > g->R) rows = g->R;
     const cvl_vk_pipeline *p;
     cvl_vk_spec spec = {.n = 1, .v = {wg}};

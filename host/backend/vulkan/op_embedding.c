@@ -68,10 +68,9 @@ cvl_status cvl_vk_embedding_bwd(cvl_vk_seq *seq, cvl_vk_view dw, cvl_vk_view dy,
     snprintf(what, sizeof what, "embedding_bwd %u into (%u, %u)", m, num, D);
     uint64_t per = rows_per_window(dev, D, what, err);
     if (per == 0) return err->status;
-    /* llvmpipe ends every loop of an invocation after 65535 iterations in
-     * all (silently): a software device scans at most 20000 indices per
+    /* where loops are bounded, at most a third of the budget of indices per
      * dispatch (an invocation visits at most 2 table elements per window) */
-    uint64_t scan = dev->info.type == VK_PHYSICAL_DEVICE_TYPE_CPU && per > 20000 ? 20000 : per;
+    uint64_t scan = cvl_vk_loops_bounded(dev) && per > CVL_VK_LOOP_BUDGET / 3 ? CVL_VK_LOOP_BUDGET / 3 : per;
     const cvl_vk_pipeline *p;
     cvl_status st = pipeline(&p, dev, CVL_VK_EMBEDDING_BWD, err);
     for (uint64_t t0 = 0; st == CVL_OK && t0 < num; t0 += per) {

@@ -169,13 +169,13 @@ static uint64_t ce_rows_per_window(const cvl_vk_device *dev, uint32_t cols, cons
         return 0;
     }
     uint64_t rows = cols ? lim / cols : lim;
-    if (dev->info.type == VK_PHYSICAL_DEVICE_TYPE_CPU) {
-        if (5ull * cols + 4 > 50000) {
+    if (cvl_vk_loops_bounded(dev)) {
+        if (5ull * cols + 4 > CVL_VK_LOOP_BUDGET) {
             cvl_err_set(err, CVL_ERR_UNSUPPORTED, "%s: rows of %u logits are longer than the loops %s runs", what, cols,
                         dev->info.name);
             return 0;
         }
-        uint64_t loops = (uint64_t)WG * (50000 / (4ull * cols + 2));
+        uint64_t loops = (uint64_t)WG * (CVL_VK_LOOP_BUDGET / (4ull * cols + 2));
         if (rows > loops) rows = loops;
     }
     return rows;

@@ -112,11 +112,11 @@ static cvl_status bind_half_window(cvl_vk_binding *out, uint32_t *elem_off, cons
  * leaves room for the loops around. t NULL: the naive shader (one loop
  * iteration per k). */
 uint64_t cvl_vk_gemm_max_reduction(const cvl_vk_device *dev, const cvl_vk_matmul_tiles *t) {
-    if (dev->info.type != VK_PHYSICAL_DEVICE_TYPE_CPU) return UINT64_MAX;
-    if (t == NULL) return 60000;
+    if (!cvl_vk_loops_bounded(dev)) return UINT64_MAX;
+    if (t == NULL) return CVL_VK_LOOP_BUDGET;
     uint64_t nt = (t->bm / t->tm) * (t->bn / t->tn);
     uint64_t per_step = 4 + (t->bk * t->bm + nt - 1) / nt + (t->bk * t->bn + nt - 1) / nt + t->bk;
-    return 60000 / per_step * t->bk;
+    return CVL_VK_LOOP_BUDGET / per_step * t->bk;
 }
 
 typedef struct plan {

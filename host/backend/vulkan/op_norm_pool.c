@@ -208,7 +208,7 @@ static void pool_push(uint32_t *push, const cvl_vk_pool_geom *g, bool is_max) {
  * iterations in all: refuse a window that would loop past that (with the
  * grid-stride loop's two rounds) rather than give wrong values. */
 static cvl_status pool_loops(const cvl_vk_device *dev, uint64_t iters, const char *what, cvl_err *err) {
-    if (dev->info.type != VK_PHYSICAL_DEVICE_TYPE_CPU || iters <= 30000) return CVL_OK;
+    if (!cvl_vk_loops_bounded(dev) || iters <= CVL_VK_LOOP_BUDGET / 2) return CVL_OK;
     return cvl_err_set(err, CVL_ERR_UNSUPPORTED, "%s: %llu loop iterations an element exceed what %s runs (65535 in all)",
                        what, (unsigned long long)iters, dev->info.name);
 }

@@ -120,8 +120,8 @@ cvl_status cvl_vk_layernorm_bwd_params(cvl_vk_seq *seq, cvl_vk_view out, cvl_vk_
      * all (silently); each row costs a lane two passes over D / WG columns
      * and two workgroup sums (a loop over the WG / sg subgroups each) */
     uint64_t sg = dev->info.subgroup_size ? dev->info.subgroup_size : 1;
-    uint64_t loops = 50000 / (2 * (WG / sg) + 3 * (((uint64_t)D + WG - 1) / WG) + 6);
-    if (dev->info.type == VK_PHYSICAL_DEVICE_TYPE_CPU && per > loops) per = loops ? loops : 1;
+    uint64_t loops = CVL_VK_LOOP_BUDGET / (2 * (WG / sg) + 3 * (((uint64_t)D + WG - 1) / WG) + 6);
+    if (cvl_vk_loops_bounded(dev) && per > loops) per = loops ? loops : 1;
     for (uint64_t at = 0; st == CVL_OK && at < rows; at += per) {
         uint64_t m = rows - at < per ? rows - at : per;
         struct {

@@ -203,12 +203,12 @@ static cvl_status sum_pass(cvl_vk_seq *seq, const cvl_vk_pipeline *p, cvl_vk_vie
  * reduced element it visits (one in sg of them), for each output its
  * subgroup takes. 0: not even one row fits. */
 static uint64_t loop_rows(const cvl_vk_device *dev, const cvl_vk_strided *K, const cvl_vk_strided *R) {
-    if (dev->info.type != VK_PHYSICAL_DEVICE_TYPE_CPU) return UINT64_MAX;
+    if (!cvl_vk_loops_bounded(dev)) return UINT64_MAX;
     uint64_t sg = dev->info.subgroup_size ? dev->info.subgroup_size : 1, inner = 1, n = 1;
     for (uint32_t d = 1; d < R->nd; d++) inner *= R->shape[d];
     for (uint32_t d = 0; d < K->nd; d++) n *= K->shape[d];
     uint64_t per_group = WG / sg ? WG / sg : 1, outs = (n + 65535 * per_group - 1) / (65535 * per_group);
-    return 50000 * sg / ((2 + R->nd) * outs) / inner; /* the lanes share a piece's rows * inner elements */
+    return CVL_VK_LOOP_BUDGET * sg / ((2 + R->nd) * outs) / inner; /* the lanes share a piece's rows * inner elements */
 }
 
 /* When one output's reduced elements span more than a window (or, on a

@@ -120,6 +120,17 @@ typedef struct cvl_vk_matmul_args {
     const cvl_vk_matmul_tiles *tiles; /* NULL: chosen from the device's limits */
 } cvl_vk_matmul_args;
 
+/* llvmpipe (lavapipe) silently ends every loop of a shader invocation
+ * once 65535 iterations have run in it all told. On such a device (type
+ * CPU: cvl_vk_loops_bounded) an op whose per-invocation loops grow with
+ * the problem keeps them under CVL_VK_LOOP_BUDGET -- the rest is slack for
+ * the loops around -- by cutting its work into accumulating pieces; GPUs
+ * have no bound. */
+#define CVL_VK_LOOP_BUDGET 60000u
+static inline bool cvl_vk_loops_bounded(const cvl_vk_device *dev) {
+    return dev->info.type == VK_PHYSICAL_DEVICE_TYPE_CPU;
+}
+
 /* The longest reduction (K) one dispatch of a tiled GEMM with tiles t
  * (NULL: the naive shader) may run on dev: unbounded on a GPU; on a
  * software device (llvmpipe ends every loop of an invocation after 65535
